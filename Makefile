@@ -1,0 +1,35 @@
+# The two commands: `make run` serves the app on the embedded PostgreSQL, `make test` runs every test.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export FLASK_APP := wsgi.py
+
+.PHONY: install run test test-fast lint bench
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/flask db upgrade
+	JOBS_AUTOSTART=1 $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: install lint
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/vulture bcd_app config.py wsgi.py gunicorn.conf.py vulture_allowlist.py --min-confidence 60
+
+bench: install
+	$(PY) bench/quality_eval.py
+	$(PY) bench/pipeline_bench.py
+	$(PY) bench/vector_bench.py
+	$(PY) bench/enqueue_bench.py

@@ -1,0 +1,60 @@
+"""Per-request plumbing: request ids, security headers, CORS, access log."""
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+from .extensions import cors
+
+log = logging.getLogger(__name__)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _start() -> None:
+    supplied = request.headers.get("X-Request-ID", "")
+    g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    g.started = time.perf_counter()
+
+
+def _finish(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
+        # Health data: never kept by a browser or a proxy.
+        response.headers["Cache-Control"] = "no-store"
+    if response.mimetype == "application/json":
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    # Path templates, not concrete URLs: ids and signed tokens stay out of the access log.
+    log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "route": request.url_rule.rule if request.url_rule else "unmatched",
+            "status": response.status_code,
+            "ms": round(elapsed_ms, 1),
+        },
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the request hooks and CORS for the configured origins only."""
+    app.before_request(_start)
+    app.after_request(_finish)
+    cors.init_app(
+        app,
+        # Exact, anchored patterns: flask-cors would read a plain string with regex characters
+        # as an unanchored-at-the-end regex ("app.example.com.evil.net" would pass).
+        resources={r"/api/*": {"origins": [re.compile(re.escape(o) + r"\Z") for o in app.config["ALLOWED_ORIGINS"]]}},
+        supports_credentials=False,
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+        max_age=600,
+        vary_header=True,
+    )

@@ -1,0 +1,285 @@
+"""Database tables: accounts, capture sessions, images, analyses, vectors, jobs and logs."""
+
+import uuid
+from datetime import UTC, datetime
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .constants import EMBEDDING_DIM
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the models use."""
+    return datetime.now(UTC)
+
+
+def _id() -> Mapped[uuid.UUID]:
+    return mapped_column(db.Uuid, primary_key=True, default=uuid.uuid4)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+def _user_fk() -> Mapped[uuid.UUID]:
+    return mapped_column(db.Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+def _session_fk() -> Mapped[uuid.UUID]:
+    return mapped_column(db.Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+def _vector() -> Mapped[list[float]]:
+    return mapped_column(Vector(EMBEDDING_DIM), nullable=False)
+
+
+class User(db.Model):
+    """An account; its email is stored lower-cased."""
+
+    __tablename__ = "users"
+    id: Mapped[uuid.UUID] = _id()
+    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class AuthToken(db.Model):
+    """A bearer token, kept only as its SHA-256."""
+
+    __tablename__ = "auth_tokens"
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CaptureSession(db.Model):
+    """One capture session: a few angles photographed on one occasion."""
+
+    __tablename__ = "sessions"
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    session_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    is_baseline: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = _created()
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    images: Mapped[list["Image"]] = relationship(
+        back_populates="session", order_by="Image.created_at", passive_deletes=True
+    )
+
+    __table_args__ = (
+        Index("ix_sessions_user_created", "user_id", "created_at"),
+        # At most one picked baseline per user.
+        Index("uq_sessions_one_baseline", "user_id", unique=True, postgresql_where=text("is_baseline")),
+    )
+
+
+class Image(db.Model):
+    """One uploaded photo of one angle, with its measured quality."""
+
+    __tablename__ = "images"
+    id: Mapped[uuid.UUID] = _id()
+    session_id: Mapped[uuid.UUID] = _session_fk()
+    angle: Mapped[str] = mapped_column(String(16), nullable=False)
+    storage_key: Mapped[str] = mapped_column(String(128), nullable=False, unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    format: Mapped[str] = mapped_column(String(16), nullable=False)
+    blur_variance: Mapped[float | None] = mapped_column(Float)
+    brightness: Mapped[float | None] = mapped_column(Float)
+    contrast: Mapped[float | None] = mapped_column(Float)
+    clipped_dark: Mapped[float | None] = mapped_column(Float)
+    clipped_bright: Mapped[float | None] = mapped_column(Float)
+    noise_sigma: Mapped[float | None] = mapped_column(Float)
+    is_blurry: Mapped[bool | None] = mapped_column(Boolean)
+    is_too_dark: Mapped[bool | None] = mapped_column(Boolean)
+    is_too_bright: Mapped[bool | None] = mapped_column(Boolean)
+    low_confidence: Mapped[bool | None] = mapped_column(Boolean)
+    brightness_correction: Mapped[float | None] = mapped_column(Float)
+    image_quality_score: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = _created()
+
+    session: Mapped[CaptureSession] = relationship(back_populates="images")
+
+
+class SessionAnalysis(db.Model):
+    """The stored result of one session's analysis, with its trust indicators."""
+
+    __tablename__ = "session_analysis"
+    id: Mapped[uuid.UUID] = _id()
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        db.Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    change_score: Mapped[float | None] = mapped_column(Float)
+    variation_level: Mapped[str | None] = mapped_column(String(32))
+    trend_score: Mapped[float | None] = mapped_column(Float)
+    analysis_confidence_score: Mapped[float] = mapped_column(Float, nullable=False)
+    session_quality_score: Mapped[float] = mapped_column(Float, nullable=False)
+    consistency_score: Mapped[float] = mapped_column(Float, nullable=False)
+    baseline_session_id: Mapped[uuid.UUID | None] = mapped_column(db.Uuid)
+    model_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    analysis_version: Mapped[str] = mapped_column(String(16), nullable=False)
+    processing_time_ms: Mapped[float] = mapped_column(Float, nullable=False)
+    # The complete response body, so a re-read returns exactly what was computed.
+    result: Mapped[dict] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class AngleAnalysis(db.Model):
+    """Per-angle part of a session's analysis."""
+
+    __tablename__ = "angle_analysis"
+    id: Mapped[uuid.UUID] = _id()
+    session_id: Mapped[uuid.UUID] = _session_fk()
+    angle: Mapped[str] = mapped_column(String(16), nullable=False)
+    change_score: Mapped[float | None] = mapped_column(Float)
+    variation_level: Mapped[str | None] = mapped_column(String(32))
+    angle_quality_score: Mapped[float] = mapped_column(Float, nullable=False)
+    image_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    comparisons: Mapped[dict] = mapped_column(JSON, nullable=False)
+    summary: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (UniqueConstraint("session_id", "angle", name="uq_angle_analysis_session_angle"),)
+
+
+class ImageEmbedding(db.Model):
+    """The vector of one image under one model version."""
+
+    __tablename__ = "image_embeddings"
+    id: Mapped[uuid.UUID] = _id()
+    image_id: Mapped[uuid.UUID] = mapped_column(
+        db.Uuid, ForeignKey("images.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    model_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    embedding: Mapped[list[float]] = _vector()
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (UniqueConstraint("image_id", "model_version", name="uq_image_embeddings_image_model"),)
+
+
+class AngleEmbedding(db.Model):
+    """Mean of an angle's image vectors, re-normalised: what the comparisons use."""
+
+    __tablename__ = "angle_embeddings"
+    id: Mapped[uuid.UUID] = _id()
+    session_id: Mapped[uuid.UUID] = _session_fk()
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    angle: Mapped[str] = mapped_column(String(16), nullable=False)
+    model_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    model_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    dim: Mapped[int] = mapped_column(Integer, nullable=False)
+    embedding: Mapped[list[float]] = _vector()
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        UniqueConstraint("session_id", "angle", "model_version", name="uq_angle_embeddings_session_angle_model"),
+        Index("ix_angle_embeddings_user_angle", "user_id", "angle", "model_version"),
+        Index(
+            "ix_angle_embeddings_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+    )
+
+
+class SessionEmbedding(db.Model):
+    """Mean of a session's angle vectors, re-normalised."""
+
+    __tablename__ = "session_embeddings"
+    id: Mapped[uuid.UUID] = _id()
+    session_id: Mapped[uuid.UUID] = _session_fk()
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    model_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    model_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    dim: Mapped[int] = mapped_column(Integer, nullable=False)
+    embedding: Mapped[list[float]] = _vector()
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        UniqueConstraint("session_id", "model_version", name="uq_session_embeddings_session_model"),
+        Index(
+            "ix_session_embeddings_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+    )
+
+
+class AnalysisJob(db.Model):
+    """The queue: one row per session, the truth about its analysis."""
+
+    __tablename__ = "analysis_jobs"
+    id: Mapped[uuid.UUID] = _id()
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        db.Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    progress_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    stage: Mapped[str] = mapped_column(String(32), nullable=False, default="queued")
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_analysis_jobs_status_run_after", "status", "run_after"),)
+
+
+class AnalysisRequest(db.Model):
+    """One accepted analysis request: the rows the exact daily quota counts."""
+
+    __tablename__ = "analysis_requests"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    session_id: Mapped[uuid.UUID] = mapped_column(db.Uuid, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_analysis_requests_user_created", "user_id", "created_at"),)
+
+
+class AnalysisLog(db.Model):
+    """One line per analysis run: time, status and error, never personal data."""
+
+    __tablename__ = "analysis_logs"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    session_id: Mapped[uuid.UUID] = _session_fk()
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    processing_time: Mapped[float] = mapped_column(Float, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()

