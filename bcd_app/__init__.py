@@ -7,6 +7,8 @@ from flask import Flask
 from . import api, errors, health, http, logging_setup
 from .embedded_db import embedded_database_uri
 from .extensions import db, limiter, migrate
+from .jobs.runner import JobRunner
+from .services.embeddings import embedder
 
 
 def _load_config(app: Flask, config: object) -> None:
@@ -38,4 +40,6 @@ def create_app(config: object = None) -> Flask:
     errors.init_app(app)
     api.init_app(app)
     health.init_app(app)
+    embedder.configure(app.config["EMBEDDING_MODEL_PATH"], app.config["TORCH_THREADS"])
+    JobRunner().init_app(app)
     return app

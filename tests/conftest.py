@@ -65,7 +65,10 @@ def app(database_url, upload_dir):
     application = create_app(make_config(database_url, upload_dir))
     with application.app_context():
         upgrade()
-    return application
+    runner = application.extensions["job_runner"]
+    runner.start()
+    yield application
+    runner.shutdown(timeout=5)
 
 
 @pytest.fixture(autouse=True)

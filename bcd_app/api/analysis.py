@@ -1,0 +1,85 @@
+"""Analysis routes, on the original frontend's paths."""
+
+import time
+
+from flask import Blueprint, current_app
+
+from ..constants import SESSION_COMPLETED
+from ..errors import Conflict
+from ..extensions import db
+from ..jobs import queue
+from ..services import reports
+from ..services.analysis import stored_result
+from ..services.sessions import get_owned_session
+from .common import config, current_user, flag, json_body, ok
+
+bp = Blueprint("analysis", __name__)
+
+
+def _accepted(session_id: str) -> tuple:
+    return ok(
+        {"session_id": session_id, "status": "processing", "status_url": f"/api/analyze-status/{session_id}"},
+        202,
+        {"Location": f"/api/analyze-status/{session_id}"},
+    )
+
+
+@bp.post("/analyze-session/<session_id>")
+def analyze_session(session_id: str):
+    """Queue an analysis (202 at once); ?async_process=false waits for the result; ?force=true re-runs."""
+    user = current_user()
+    session = get_owned_session(user.id, session_id)
+    if session.status != SESSION_COMPLETED:
+        raise Conflict("Complete the session before analysing it.", code="session_not_completed")
+    force, wait = flag("force"), not flag("async_process", default=True)
+    job = queue.submit(
+        user.id,
+        session.id,
+        force=force,
+        daily_quota=config("ANALYSIS_DAILY_QUOTA"),
+        queue_limit=config("JOB_QUEUE_LIMIT"),
+    )
+    sid = str(session.id)
+    if job.status == queue.COMPLETED:
+        return ok(stored_result(session.id))
+    current_app.extensions["job_runner"].notify()
+    if wait:
+        deadline = time.monotonic() + config("SYNC_ANALYSIS_TIMEOUT_SECONDS")
+        while time.monotonic() < deadline:
+            db.session.expire_all()
+            status = queue.job_for(session.id).status
+            if status == queue.COMPLETED:
+                return ok(stored_result(session.id))
+            if status == queue.FAILED:
+                break
+            time.sleep(0.1)
+    return _accepted(sid)
+
+
+@bp.get("/analyze-status/<session_id>")
+def analyze_status(session_id: str):
+    """Where a session's analysis stands."""
+    return ok(reports.analysis_status(current_user().id, session_id))
+
+
+@bp.get("/sessions/<session_id>/analysis")
+def get_analysis(session_id: str):
+    """The stored, complete result of a session's analysis."""
+    session = get_owned_session(current_user().id, session_id)
+    result = stored_result(session.id)
+    if result is None:
+        raise Conflict("The session has not been analysed yet.", code="not_analysed")
+    return ok(result)
+
+
+@bp.post("/compare-sessions/<current_id>/<previous_id>")
+def compare_sessions(current_id: str, previous_id: str):
+    """Compare two analysed sessions per angle."""
+    return ok(reports.compare_sessions(current_user().id, current_id, previous_id))
+
+
+@bp.put("/baseline")
+def set_baseline():
+    """Pick the session later sessions are compared with."""
+    session = reports.set_baseline(current_user().id, json_body().get("session_id"))
+    return ok({"baseline_session_id": str(session.id), "created_at": session.created_at.isoformat()})

