@@ -1,0 +1,27 @@
+"""Gunicorn settings for the single-VM deploy: `gunicorn -c gunicorn.conf.py wsgi:app`."""
+
+import os
+
+# Each worker runs its own bounded analysis pool; the job table coordinates them.
+os.environ.setdefault("JOBS_AUTOSTART", "1")
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Requests are short (analysis runs in the pool), so a stuck request is a real fault.
+timeout = 60
+# SIGTERM: stop accepting, finish requests, then the pool has this long to finish or release jobs.
+graceful_timeout = 40
+keepalive = 5
+# The pool must start after the fork, in each worker (never under --preload).
+preload_app = False
+accesslog = None
+errorlog = "-"
+
+
+def worker_exit(server, worker) -> None:
+    """Graceful shutdown of the worker's analysis pool: finish or release its jobs."""
+    app = getattr(worker, "wsgi", None)
+    if app is not None and "job_runner" in getattr(app, "extensions", {}):
+        app.extensions["job_runner"].shutdown(timeout=graceful_timeout - 10)

@@ -1,0 +1,115 @@
+"""A real gunicorn server on the test database, for end-to-end tests over HTTP."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """An unused loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """Starts, kills and restarts gunicorn with the project's gunicorn.conf.py."""
+
+    def __init__(self, database_url: str, upload_dir: str, workers: int = 2, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "UPLOAD_DIR": upload_dir,
+            "BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(workers),
+            "SECRET_KEY": "live-test-secret",
+            "RATELIMIT_ENABLED": "0",
+            "JOB_POLL_SECONDS": "0.3",
+            **env,
+        }
+        self.process: subprocess.Popen | None = None
+        self.log = Path(upload_dir) / f"gunicorn-{self.port}.log"
+
+    def start(self, timeout: float = 60) -> "LiveServer":
+        """Start and wait until /health answers."""
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.kill()
+        raise RuntimeError(f"gunicorn did not start: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once (a crash, not a shutdown)."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM), as a deploy would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Api:
+    """A tiny HTTP client for the live server."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+
+    def call(self, method: str, path: str, headers: dict | None = None, **kwargs) -> requests.Response:
+        """One request."""
+        return self.http.request(method, f"{self.base}{path}", headers=headers, timeout=60, **kwargs)
+
+    def register(self, email: str) -> dict:
+        """A new user's headers."""
+        body = self.call("POST", "/api/auth/register", json={"email": email, "password": "live-pass-123"}).json()
+        return {"Authorization": f"Bearer {body['data']['token']}"}
+
+    def completed_session(self, headers: dict, photos: dict[str, bytes], session_type: str = "full") -> str:
+        """Create, fill and complete a session over HTTP."""
+        sid = self.call("POST", "/api/sessions", headers, json={"session_type": session_type}).json()["data"]["id"]
+        for angle, data in photos.items():
+            response = self.call(
+                "POST", f"/api/sessions/{sid}/images", headers, files={"file": ("p.jpg", data)}, data={"angle": angle}
+            )
+            assert response.status_code == 201, response.text
+        assert self.call("POST", f"/api/sessions/{sid}/complete", headers).status_code == 200
+        return sid
+
+    def wait_status(self, headers: dict, sid: str, want: set[str], timeout: float = 120) -> dict:
+        """Poll analyze-status until its status is in `want`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            data = self.call("GET", f"/api/analyze-status/{sid}", headers).json()["data"]
+            if data["status"] in want:
+                return data
+            time.sleep(0.3)
+        raise AssertionError(f"{sid} still {data}")

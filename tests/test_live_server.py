@@ -1,0 +1,119 @@
+"""The real server: gunicorn with several workers on the real database, over HTTP."""
+
+import concurrent.futures
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from bcd_app.extensions import db
+from tests.conftest import database_uri
+from tests.live import Api, LiveServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def fresh_db(pg_server, app):
+    """A migrated database of its own, so the live server never races the in-process test app."""
+    from flask_migrate import upgrade
+
+    from bcd_app import create_app
+    from tests.conftest import make_config
+
+    url = database_uri(pg_server, f"bcd_live_{uuid.uuid4().hex[:8]}")
+    live_app = create_app(make_config(url, app.config["UPLOAD_DIR"]))
+    with live_app.app_context():
+        upgrade()
+        yield url, live_app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _count(live_app, sql: str) -> int:
+    with live_app.app_context():
+        return db.session.scalar(text(sql))
+
+
+def test_round_trip_over_http(fresh_db, upload_dir, jpeg):
+    url, _ = fresh_db
+    server = LiveServer(url, upload_dir, workers=2).start()
+    try:
+        api = Api(server.url)
+        assert api.call("GET", "/ready").json()["checks"]["database"] is True
+        api.call("POST", "/api/auth/register", json={"email": "rt@example.com", "password": "live-pass-123"})
+        login = api.call("POST", "/api/auth/login", json={"email": "rt@example.com", "password": "live-pass-123"})
+        headers = {"Authorization": f"Bearer {login.json()['data']['token']}"}
+        sid = api.completed_session(headers, {"front": jpeg("astronaut"), "left": jpeg("coffee"), "right": jpeg("chelsea")})
+        info = api.call("GET", f"/api/session-info/{sid}", headers).json()
+        assert info["session_id"] == sid and info["is_first_session"] is True
+        preview = api.call("GET", f"/api/image-preview/{sid}/front", headers).json()
+        image = api.call("GET", preview["images"][0]["preview_url"])  # no bearer header
+        assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"
+        queued = api.call("POST", f"/api/analyze-session/{sid}", headers)
+        assert queued.status_code == 202 and queued.json()["data"]["status"] == "processing"
+        assert api.wait_status(headers, sid, {"completed", "failed"})["status"] == "completed"
+        assert api.call("DELETE", f"/api/delete-session/{sid}", headers).json() == {"success": True}
+        assert api.call("GET", f"/api/sessions/{sid}", headers).status_code == 404
+    finally:
+        server.stop()
+
+
+def test_sigkill_mid_analysis_loses_no_job_and_duplicates_nothing(fresh_db, upload_dir, jpeg):
+    url, live_app = fresh_db
+    env = {"JOB_LEASE_SECONDS": "3", "JOB_HEARTBEAT_SECONDS": "1", "JOB_WORKERS": "1"}
+    server = LiveServer(url, upload_dir, workers=2, **env).start()
+    photos = {"front": jpeg("astronaut"), "left": jpeg("coffee"), "right": jpeg("chelsea")}
+    api = Api(server.url)
+    headers = api.register("crash@example.com")
+    sessions = [api.completed_session(headers, photos) for _ in range(6)]
+    try:
+        for sid in sessions:
+            assert api.call("POST", f"/api/analyze-session/{sid}", headers).status_code == 202
+        api.wait_status(headers, sessions[0], {"processing"})
+        while _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status = 'running'") == 0:
+            pass
+    finally:
+        server.kill()
+    unfinished = _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status <> 'completed'")
+    assert unfinished > 0, "the crash came too late to test anything"
+
+    server = LiveServer(url, upload_dir, workers=2, **env).start()
+    try:
+        api = Api(server.url)
+        for sid in sessions:
+            assert api.wait_status(headers, sid, {"completed", "failed"}, timeout=180)["status"] == "completed"
+    finally:
+        server.stop()
+    assert _count(live_app, "SELECT count(*) FROM session_analysis") == 6
+    assert _count(live_app, "SELECT count(*) FROM angle_analysis") == 18
+    assert _count(live_app, "SELECT count(DISTINCT session_id) FROM angle_analysis") == 6
+    assert _count(live_app, "SELECT count(*) FROM analysis_logs WHERE status = 'completed'") == 6
+
+
+def test_quota_is_exact_across_four_workers(fresh_db, upload_dir, jpeg):
+    url, live_app = fresh_db
+    server = LiveServer(url, upload_dir, workers=4).start()
+    try:
+        api = Api(server.url)
+        headers = api.register("quota@example.com")
+        photo = jpeg("coffee")
+        sessions = [api.completed_session(headers, {"front": photo}, "quick") for _ in range(30)]
+
+        def submit(sid: str):
+            return Api(server.url).call("POST", f"/api/analyze-session/{sid}", headers)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=30) as pool:
+            responses = list(pool.map(submit, sessions))
+        codes = [r.status_code for r in responses]
+        assert codes.count(202) == 20 and codes.count(429) == 10, codes
+        refused = next(r for r in responses if r.status_code == 429)
+        assert int(refused.headers["Retry-After"]) > 0
+        assert refused.json()["error"]["code"] == "quota_exceeded"
+        accepted = next(sid for sid, r in zip(sessions, responses, strict=True) if r.status_code == 202)
+        api.wait_status(headers, accepted, {"completed"})
+        # Re-reading a stored result does not count against the quota.
+        assert api.call("POST", f"/api/analyze-session/{accepted}", headers).status_code == 200
+    finally:
+        server.stop()
+    assert _count(live_app, "SELECT count(*) FROM analysis_requests") == 20
