@@ -24,9 +24,12 @@ def _finish(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
-    if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
-        # Health data: never kept by a browser or a proxy.
-        response.headers["Cache-Control"] = "no-store"
+    if request.path.startswith("/api/"):
+        # CORS headers depend on the Origin, allowed or not: shared caches must key on it.
+        response.vary.add("Origin")
+        if "Cache-Control" not in response.headers:
+            # Health data: never kept by a browser or a proxy.
+            response.headers["Cache-Control"] = "no-store"
     if response.mimetype == "application/json":
         response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000

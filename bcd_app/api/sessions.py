@@ -2,7 +2,6 @@
 
 from flask import Blueprint, request
 
-from ..errors import Invalid
 from ..extensions import limiter
 from ..serializers import image_json, session_json
 from ..services import images, sessions
@@ -60,13 +59,11 @@ def complete_session(session_id: str):
 def upload_image(session_id: str):
     """Store one photo of one angle and answer with its quality."""
     upload = request.files.get("file")
-    if upload is None:
-        raise Invalid("A file field named 'file' is required.", code="missing_file")
     stored = images.add_image(
         current_user().id,
         session_id,
         request.form.get("angle"),
-        upload.read(),
+        upload.read() if upload else None,
         upload_dir=config("UPLOAD_DIR"),
         max_images=config("MAX_IMAGES_PER_SESSION"),
         thresholds=QualityThresholds().with_overrides(config("QUALITY_THRESHOLDS")),

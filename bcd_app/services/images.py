@@ -40,15 +40,17 @@ def add_image(
     user_id: uuid.UUID,
     session_id: object,
     angle: object,
-    data: bytes,
+    data: bytes | None,
     *,
     upload_dir: str,
     max_images: int,
     thresholds: quality.QualityThresholds = quality.DEFAULT_THRESHOLDS,
 ) -> StoredImage:
     """Validate, measure and store one photo; nothing is left behind when any step fails."""
-    angle = check_angle(angle)
     session = get_owned_session(user_id, session_id, for_update=True)
+    angle = check_angle(angle)
+    if data is None:
+        raise Invalid("A file field named 'file' is required.", code="missing_file")
     if session.status != SESSION_IN_PROGRESS:
         raise Conflict("The session is completed; start a new session to add photos.", code="session_completed")
     if image_count(session.id) >= max_images:

@@ -1,0 +1,55 @@
+"""A user's data export: a ZIP with their images and a JSON of sessions and analyses."""
+
+import io
+import json
+import uuid
+import zipfile
+
+from sqlalchemy import select
+
+from ..models import CaptureSession, SessionAnalysis, User
+from ..extensions import db
+from . import storage
+
+
+def export_user(user: User, upload_dir: str) -> bytes:
+    """Everything stored about `user`, as ZIP bytes."""
+    sessions = db.session.scalars(
+        select(CaptureSession).where(CaptureSession.user_id == user.id).order_by(CaptureSession.created_at)
+    ).all()
+    results = {
+        row.session_id: row.result
+        for row in db.session.scalars(select(SessionAnalysis).where(SessionAnalysis.user_id == user.id))
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        manifest = {"account": {"email": user.email, "created_at": user.created_at.isoformat()}, "sessions": []}
+        for session in sessions:
+            entry = _session_entry(session, results.get(session.id))
+            for image in session.images:
+                name = f"images/{session.id}/{image.angle}-{image.id}.jpg"
+                try:
+                    archive.writestr(name, storage.read(upload_dir, image.storage_key))
+                except FileNotFoundError:
+                    name = None
+                entry["images"].append({"id": str(image.id), "angle": image.angle, "file": name})
+            manifest["sessions"].append(entry)
+        archive.writestr("data.json", json.dumps(manifest, indent=2, default=str))
+    return buffer.getvalue()
+
+
+def _session_entry(session: CaptureSession, result: dict | None) -> dict:
+    return {
+        "id": str(session.id),
+        "session_type": session.session_type,
+        "status": session.status,
+        "notes": session.notes,
+        "created_at": session.created_at.isoformat(),
+        "analysis": result,
+        "images": [],
+    }
+
+
+def export_filename(user_id: uuid.UUID) -> str:
+    """The download's file name (ids only)."""
+    return f"bcd-export-{user_id}.zip"
