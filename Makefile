@@ -26,7 +26,7 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/vulture bcd_app config.py wsgi.py gunicorn.conf.py vulture_allowlist.py --min-confidence 60
+	$(VENV)/bin/vulture bcd_app config.py wsgi.py gunicorn.conf.py --min-confidence 80
 
 bench: install
 	$(PY) bench/quality_eval.py

@@ -15,8 +15,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bcd_app.services import preprocessing, quality  # noqa: E402
-from tests.photo_data import real_photos  # noqa: E402
+from bcd_app.services import preprocessing, quality
+from tests.photo_data import real_photos
 
 ROUNDS = 15
 

@@ -17,13 +17,13 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bcd_app import create_app  # noqa: E402
-from bcd_app.constants import ANGLES, EMBEDDING_DIM  # noqa: E402
-from bcd_app.extensions import db  # noqa: E402
-from bcd_app.models import utcnow  # noqa: E402
-from bcd_app.services import comparison  # noqa: E402
-from bcd_app.services.embeddings import DEFAULT_MODEL_VERSION, embedder, normalise  # noqa: E402
-from tests.conftest import database_uri, make_config  # noqa: E402
+from bcd_app import create_app
+from bcd_app.constants import ANGLES, EMBEDDING_DIM
+from bcd_app.extensions import db
+from bcd_app.models import utcnow
+from bcd_app.services import comparison
+from bcd_app.services.embeddings import DEFAULT_MODEL_VERSION, embedder, normalise
+from tests.conftest import database_uri, make_config
 
 SESSIONS = 1000
 ROUNDS = 7
@@ -35,11 +35,17 @@ def populate(user_id: uuid.UUID, rng: np.random.Generator) -> list[tuple[uuid.UU
         text("INSERT INTO users (id, email, password_hash, created_at) VALUES (:u, 'bench@example.com', 'x', now())"),
         {"u": user_id},
     )
-    db.session.execute(text("CREATE TABLE json_embeddings (session_id uuid, user_id uuid, angle text, created_at timestamptz, embedding json)"))
+    db.session.execute(
+        text(
+            "CREATE TABLE json_embeddings (session_id uuid, user_id uuid, angle text, created_at timestamptz, embedding json)"
+        )
+    )
     start = utcnow() - timedelta(days=SESSIONS)
     sessions = [(uuid.uuid4(), start + timedelta(days=i)) for i in range(SESSIONS + 1)]
     db.session.execute(
-        text("INSERT INTO sessions (id, user_id, session_type, status, is_baseline, created_at) VALUES (:id, :u, 'full', 'completed', false, :c)"),
+        text(
+            "INSERT INTO sessions (id, user_id, session_type, status, is_baseline, created_at) VALUES (:id, :u, 'full', 'completed', false, :c)"
+        ),
         [{"id": sid, "u": user_id, "c": created} for sid, created in sessions],
     )
     base = normalise(rng.normal(size=(len(ANGLES), EMBEDDING_DIM)).astype(np.float32))
@@ -76,7 +82,7 @@ def json_numpy_layers(user_id, current_id, current_created, baseline_id) -> dict
         current = next(v for s, _, v in items if s == current_id)
         prior = sorted([(c, s, v) for s, c, v in items if c < current_created], key=lambda r: r[0], reverse=True)
 
-        def distance(vector):
+        def distance(vector, current=current):
             return float(1 - vector @ current / (np.linalg.norm(vector) * np.linalg.norm(current)))
 
         matrix = np.stack([v for _, _, v in prior])

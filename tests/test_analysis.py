@@ -52,14 +52,18 @@ def test_variation_levels_follow_what_changed(client, auth, photos):
         """A large local change: a quarter of the frame replaced by another scene."""
         changed = pixels.copy()
         h, w = changed.shape[:2]
-        changed[h // 4 : h * 3 // 4, w // 4 : w * 3 // 4] = photos["rocket"][: h * 3 // 4 - h // 4, : w * 3 // 4 - w // 4]
+        changed[h // 4 : h * 3 // 4, w // 4 : w * 3 // 4] = photos["rocket"][
+            : h * 3 // 4 - h // 4, : w * 3 // 4 - w // 4
+        ]
         return changed
 
     local = _session_photos(photos)
     local["front"] = photo_data.encode(paste_patch(photos["astronaut"]))
     changed = analyse(client, headers, completed_session(client, headers, local))
     by_angle = {a["angle_type"]: a for a in changed["session_analysis"]["per_angle"]}
-    assert by_angle["front"]["change_score"] > 2 * max(by_angle["left"]["change_score"], by_angle["right"]["change_score"])
+    assert by_angle["front"]["change_score"] > 2 * max(
+        by_angle["left"]["change_score"], by_angle["right"]["change_score"]
+    )
     assert by_angle["front"]["variation_level"] not in {"Stable"}
 
     other = {"front": "rocket", "left": "brick", "right": "camera"}
@@ -69,7 +73,9 @@ def test_variation_levels_follow_what_changed(client, auth, photos):
 
     stored = data_of(client.get(f"/api/sessions/{recapture}/analysis", headers=headers))
     assert stored["from_cache"] is True
-    assert {k: v for k, v in stored.items() if k != "from_cache"} == {k: v for k, v in again.items() if k != "from_cache"}
+    assert {k: v for k, v in stored.items() if k != "from_cache"} == {
+        k: v for k, v in again.items() if k != "from_cache"
+    }
 
 
 @pytest.mark.slow

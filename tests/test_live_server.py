@@ -44,7 +44,9 @@ def test_round_trip_over_http(fresh_db, upload_dir, jpeg):
         api.call("POST", "/api/auth/register", json={"email": "rt@example.com", "password": "live-pass-123"})
         login = api.call("POST", "/api/auth/login", json={"email": "rt@example.com", "password": "live-pass-123"})
         headers = {"Authorization": f"Bearer {login.json()['data']['token']}"}
-        sid = api.completed_session(headers, {"front": jpeg("astronaut"), "left": jpeg("coffee"), "right": jpeg("chelsea")})
+        sid = api.completed_session(
+            headers, {"front": jpeg("astronaut"), "left": jpeg("coffee"), "right": jpeg("chelsea")}
+        )
         info = api.call("GET", f"/api/session-info/{sid}", headers).json()
         assert info["session_id"] == sid and info["is_first_session"] is True
         preview = api.call("GET", f"/api/image-preview/{sid}/front", headers).json()

@@ -28,7 +28,9 @@ class Claimed:
     attempts: int
 
 
-def submit(user_id: uuid.UUID, session_id: uuid.UUID, *, force: bool, daily_quota: int, queue_limit: int) -> AnalysisJob:
+def submit(
+    user_id: uuid.UUID, session_id: uuid.UUID, *, force: bool, daily_quota: int, queue_limit: int
+) -> AnalysisJob:
     """Queue a session's analysis, once: an active job is returned as it is.
 
     Serialised per user with a transaction-scoped advisory lock, so the quota count and the
@@ -42,7 +44,9 @@ def submit(user_id: uuid.UUID, session_id: uuid.UUID, *, force: bool, daily_quot
     queued = db.session.scalar(select(func.count()).where(AnalysisJob.status == QUEUED)) or 0
     if queued >= queue_limit:
         db.session.rollback()
-        raise Unavailable("The analysis queue is full; try again shortly.", code="queue_full", headers={"Retry-After": "30"})
+        raise Unavailable(
+            "The analysis queue is full; try again shortly.", code="queue_full", headers={"Retry-After": "30"}
+        )
     now = utcnow()
     window = db.session.execute(
         select(func.count(), func.min(AnalysisRequest.created_at)).where(
@@ -115,7 +119,9 @@ def report_progress(connection, job_id: uuid.UUID, worker: str, done: int, total
     )
 
 
-def finish(job_id: uuid.UUID, worker: str, status: str, error_code: str | None = None, message: str | None = None) -> bool:
+def finish(
+    job_id: uuid.UUID, worker: str, status: str, error_code: str | None = None, message: str | None = None
+) -> bool:
     """Write a final (or retry) state in the caller's transaction; False when the lease was lost."""
     now = utcnow()
     job = db.session.scalar(select(AnalysisJob).where(AnalysisJob.id == job_id).with_for_update())

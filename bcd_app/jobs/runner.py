@@ -172,8 +172,10 @@ class JobRunner:
                     db.session.rollback()
                     retry = job.attempts < config["JOB_MAX_ATTEMPTS"]
                     status = queue.QUEUED if retry else queue.FAILED
-                    error_code, message = "transient_error", f"{type(exc).__name__} while analysing; " + (
-                        "it will be retried." if retry else "attempts exhausted."
+                    error_code, message = (
+                        "transient_error",
+                        f"{type(exc).__name__} while analysing; "
+                        + ("it will be retried." if retry else "attempts exhausted."),
                     )
                 except Exception as exc:
                     db.session.rollback()

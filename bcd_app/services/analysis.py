@@ -168,9 +168,7 @@ def _replace_vectors(session, images, vectors, angle_vectors, session_vector, mo
         )
     )
     for table in (AngleEmbedding, SessionEmbedding):
-        db.session.execute(
-            delete(table).where(table.session_id == session.id, table.model_version == model.version)
-        )
+        db.session.execute(delete(table).where(table.session_id == session.id, table.model_version == model.version))
     meta = {"model_name": model.name, "model_version": model.version, "dim": model.dim}
     db.session.add_all(
         ImageEmbedding(image_id=image.id, model_version=model.version, embedding=vectors[i])
@@ -199,9 +197,7 @@ def _build_result(session, images, qualities, by_angle, distances, baseline_id, 
                 "variation_level": interpretation.variation_level(change),
                 "angle_quality_score": quality.angle_quality_score(quality_by_angle[angle], thresholds),
                 "image_count": len(idx),
-                "image_quality": [
-                    {"image_id": str(images[i].id), **qualities[i].as_dict()} for i in idx
-                ],
+                "image_quality": [{"image_id": str(images[i].id), **qualities[i].as_dict()} for i in idx],
                 "comparisons": {name: _layer_json(layers[name]) for name in comparison.LAYERS},
                 "summary": interpretation.angle_summary(angle, layer, layers[layer] if layer else None),
             }

@@ -7,8 +7,8 @@ import zipfile
 
 from sqlalchemy import select
 
-from ..models import CaptureSession, SessionAnalysis, User
 from ..extensions import db
+from ..models import CaptureSession, SessionAnalysis, User
 from . import storage
 
 

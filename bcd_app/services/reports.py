@@ -25,8 +25,15 @@ def analysis_status(user_id: uuid.UUID, session_id: object) -> dict:
     if job is None:
         analysed = db.session.scalar(select(SessionAnalysis.id).where(SessionAnalysis.session_id == session.id))
         status = "completed" if analysed else "not_started"
-        return {"session_id": str(session.id), "status": status, "progress": 1.0 if analysed else 0.0,
-                "stage": status, "attempts": 0, "error": None, "updated_at": None}
+        return {
+            "session_id": str(session.id),
+            "status": status,
+            "progress": 1.0 if analysed else 0.0,
+            "stage": status,
+            "attempts": 0,
+            "error": None,
+            "updated_at": None,
+        }
     status = "processing" if job.status in queue.ACTIVE else job.status
     progress = job.progress_done / job.progress_total if job.progress_total else 0.0
     return {
@@ -122,9 +129,7 @@ def set_baseline(user_id: uuid.UUID, session_id: object) -> CaptureSession:
     session = get_owned_session(user_id, session_id)
     if session.status != SESSION_COMPLETED:
         raise Conflict("Only a completed session can be the baseline.", code="session_not_completed")
-    db.session.execute(
-        update(CaptureSession).where(CaptureSession.user_id == user_id).values(is_baseline=False)
-    )
+    db.session.execute(update(CaptureSession).where(CaptureSession.user_id == user_id).values(is_baseline=False))
     session.is_baseline = True
     db.session.commit()
     return session

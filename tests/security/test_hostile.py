@@ -86,7 +86,11 @@ def test_mass_assignment_fields_are_ignored(client, auth):
 def test_cors_allows_only_the_frontend_origin(client, origin, allowed):
     preflight = client.options(
         "/api/sessions",
-        headers={"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "Authorization"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Authorization",
+        },
     )
     header = preflight.headers.get("Access-Control-Allow-Origin")
     assert (header == origin) is allowed and (header is None) is not allowed
@@ -138,8 +142,16 @@ def test_erasure_removes_every_row_and_file(app, client, auth, jpeg, upload_dir)
     user_id = data_of(client.get("/api/auth/me", headers=headers))["id"]
     assert client.delete("/api/account", headers=headers).status_code == 200
     with app.app_context():
-        for table in ("sessions", "auth_tokens", "angle_embeddings", "session_embeddings", "analysis_jobs",
-                      "analysis_logs", "analysis_requests", "session_analysis"):
+        for table in (
+            "sessions",
+            "auth_tokens",
+            "angle_embeddings",
+            "session_embeddings",
+            "analysis_jobs",
+            "analysis_logs",
+            "analysis_requests",
+            "session_analysis",
+        ):
             assert db.session.scalar(text(f"SELECT count(*) FROM {table} WHERE user_id = :u"), {"u": user_id}) == 0
         assert db.session.scalar(text("SELECT count(*) FROM image_embeddings")) == 0
         assert db.session.scalar(text("SELECT count(*) FROM users WHERE id = :u"), {"u": user_id}) == 0
