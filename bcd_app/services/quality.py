@@ -19,7 +19,7 @@ class QualityThresholds:
     # Crete et al.'s blur effect (0 sharp .. 1 blurred): clean real photos measured 0.40-0.59,
     # blurred ones 0.69-0.93 (gaussian sigma >= 1.5 or motion >= 9 px at 512 px).
     blur_effect_sharp: float = 0.62
-    blur_effect_blurred: float = 0.72
+    blur_effect_blurred: float = 0.70
     # Mean luminance (0-1) outside [too_dark, too_bright] flags the image.
     too_dark: float = 0.2
     too_bright: float = 0.8
