@@ -33,8 +33,8 @@ def twelve_megapixel_jpeg() -> bytes:
 def ours(data: bytes) -> np.ndarray:
     """Draft decode at reduced DCT scale, measure and prepare on the small working copy."""
     working = preprocessing.resize_long_side(preprocessing.load_image(data).pixels)
-    quality.measure(working)
-    return preprocessing.model_input(preprocessing.normalise_brightness(working).pixels)
+    _, normalised = quality.measure_and_normalise(working)
+    return preprocessing.model_input(normalised.pixels)
 
 
 def naive(data: bytes) -> np.ndarray:

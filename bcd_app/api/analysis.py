@@ -65,11 +65,7 @@ def analyze_status(session_id: str):
 @bp.get("/sessions/<session_id>/analysis")
 def get_analysis(session_id: str):
     """The stored, complete result of a session's analysis."""
-    session = get_owned_session(current_user().id, session_id)
-    result = stored_result(session.id)
-    if result is None:
-        raise Conflict("The session has not been analysed yet.", code="not_analysed")
-    return ok(result)
+    return ok(reports.analysed_result(current_user().id, session_id)[1])
 
 
 @bp.post("/compare-sessions/<current_id>/<previous_id>")

@@ -97,11 +97,11 @@ def _prepare_images(
     for done, image in enumerate(images, start=1):
         data = storage.read(settings.upload_dir, image.storage_key)
         working = preprocessing.resize_long_side(preprocessing.load_image(data).pixels)
-        measured = quality.measure(working, settings.thresholds)
+        measured, normalised = quality.measure_and_normalise(working, settings.thresholds)
         for name in QUALITY_COLUMNS:
             setattr(image, name, getattr(measured, name))
         qualities.append(measured)
-        inputs.append(preprocessing.model_input(preprocessing.normalise_brightness(working).pixels))
+        inputs.append(preprocessing.model_input(normalised.pixels))
         progress(done, len(images), "preprocessing")
     return qualities, np.stack(inputs)
 

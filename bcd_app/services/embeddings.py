@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..constants import EMBEDDING_DIM
+from .preprocessing import MODEL_INPUT_SIZE
 
 DEFAULT_MODEL_NAME = "efficientnet-lite0"
 DEFAULT_MODEL_VERSION = "efficientnet-lite0-imagenet-v1"
@@ -37,11 +38,6 @@ class Embedder:
         self._model_path = model_path
         self._threads = threads
 
-    @property
-    def loaded(self) -> bool:
-        """Whether the model is in memory."""
-        return self._model is not None
-
     def info(self) -> ModelInfo:
         """Name, version and dimension of the model (loads it if needed)."""
         self._load()
@@ -65,7 +61,7 @@ class Embedder:
                 info = ModelInfo(DEFAULT_MODEL_NAME, DEFAULT_MODEL_VERSION, EMBEDDING_DIM)
             model.eval()
             with torch.inference_mode():
-                dim = int(model(torch.zeros(1, 3, 224, 224)).reshape(1, -1).shape[1])
+                dim = int(model(torch.zeros(1, 3, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE)).reshape(1, -1).shape[1])
             if dim != EMBEDDING_DIM:
                 raise RuntimeError(f"the embedder gives {dim}-d vectors; the database stores {EMBEDDING_DIM}-d")
             self._info = ModelInfo(info.name, info.version, dim)

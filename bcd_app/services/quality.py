@@ -127,6 +127,13 @@ def blur_effect(grey: np.ndarray, size: int = 9) -> float:
 
 def measure(working: np.ndarray, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> ImageQuality:
     """Measure one RGB image already scaled to WORKING_SIZE."""
+    return measure_and_normalise(working, thresholds)[0]
+
+
+def measure_and_normalise(
+    working: np.ndarray, thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+) -> tuple[ImageQuality, preprocessing.Normalised]:
+    """Measure one working-size image and return its brightness-normalised pixels too (computed once)."""
     grey_raw = preprocessing.luminance(working)
     normalised = preprocessing.normalise_brightness(working)
     grey = preprocessing.luminance(normalised.pixels)
@@ -161,7 +168,7 @@ def measure(working: np.ndarray, thresholds: QualityThresholds = DEFAULT_THRESHO
     is_too_dark = brightness < t.too_dark or clipped_dark > t.clipped_share_max
     is_too_bright = brightness > t.too_bright or clipped_bright > t.clipped_share_max
     low_confidence = is_blurry or score < t.low_confidence_score
-    return ImageQuality(
+    measured = ImageQuality(
         blur_variance=round(blur_variance, 3),
         blur_effect=round(blur, 4),
         brightness=round(brightness, 4),
@@ -177,6 +184,7 @@ def measure(working: np.ndarray, thresholds: QualityThresholds = DEFAULT_THRESHO
         image_quality_score=round(score, 4),
         hints=_hints(is_blurry, is_too_dark, is_too_bright, sigma > t.noise_high),
     )
+    return measured, normalised
 
 
 def _hints(is_blurry: bool, is_too_dark: bool, is_too_bright: bool, is_grainy: bool) -> list[str]:

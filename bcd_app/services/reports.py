@@ -55,7 +55,8 @@ def _trend(delta: float | None) -> str | None:
     return "increasing" if delta > 0 else "decreasing"
 
 
-def _analysed(user_id: uuid.UUID, session_id: object) -> tuple[CaptureSession, dict]:
+def analysed_result(user_id: uuid.UUID, session_id: object) -> tuple[CaptureSession, dict]:
+    """The caller's session and its stored result; 409 when it has not been analysed."""
     session = get_owned_session(user_id, session_id)
     result = stored_result(session.id)
     if result is None:
@@ -65,8 +66,8 @@ def _analysed(user_id: uuid.UUID, session_id: object) -> tuple[CaptureSession, d
 
 def compare_sessions(user_id: uuid.UUID, current_id: object, previous_id: object) -> dict:
     """Compare two analysed sessions of the caller per angle, in the original frontend's shape."""
-    current, current_result = _analysed(user_id, current_id)
-    previous, previous_result = _analysed(user_id, previous_id)
+    current, current_result = analysed_result(user_id, current_id)
+    previous, previous_result = analysed_result(user_id, previous_id)
     model_version = current_result["model"]["version"]
     if previous_result["model"]["version"] != model_version:
         raise Conflict("The two sessions were analysed by different model versions.", code="model_mismatch")
@@ -112,14 +113,13 @@ def _layer_delta(cur_angles: dict, prev_angles: dict, layer: str) -> dict:
         for a in cur_angles.keys() & prev_angles.keys()
     ]
     pairs = [(c, p) for c, p in pairs if c is not None and p is not None]
-    current_values = [c for c, _ in (pairs or [])]
     if not pairs:
         return {"delta": None, "trend": None, "variation_level": None, "available": False}
     delta = round(float(np.mean([c - p for c, p in pairs])), 4)
     return {
         "delta": delta,
         "trend": _trend(delta),
-        "variation_level": interpretation.variation_level(float(np.mean(current_values))),
+        "variation_level": interpretation.variation_level(float(np.mean([c for c, _ in pairs]))),
         "available": True,
     }
 
