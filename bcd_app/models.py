@@ -114,6 +114,8 @@ class Image(db.Model):
     clipped_dark: Mapped[float | None] = mapped_column(Float)
     clipped_bright: Mapped[float | None] = mapped_column(Float)
     noise_sigma: Mapped[float | None] = mapped_column(Float)
+    chroma_noise: Mapped[float | None] = mapped_column(Float)
+    blockiness: Mapped[float | None] = mapped_column(Float)
     is_blurry: Mapped[bool | None] = mapped_column(Boolean)
     is_too_dark: Mapped[bool | None] = mapped_column(Boolean)
     is_too_bright: Mapped[bool | None] = mapped_column(Boolean)

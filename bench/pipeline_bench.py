@@ -32,8 +32,7 @@ def twelve_megapixel_jpeg() -> bytes:
 
 def ours(data: bytes) -> np.ndarray:
     """Draft decode at reduced DCT scale, measure and prepare on the small working copy."""
-    working = preprocessing.resize_long_side(preprocessing.load_image(data).pixels)
-    _, normalised = quality.measure_and_normalise(working)
+    _, normalised = quality.measure(preprocessing.load_image(data))
     return preprocessing.model_input(normalised.pixels)
 
 

@@ -27,11 +27,12 @@ def main() -> None:
     clean = {name: quality.measure_bytes(encode(pixels)) for name, pixels in photos.items()}
     clean_scores = [q.image_quality_score for q in clean.values()]
     print(f"{len(photos)} real photos, {len(DEGRADATIONS)} degradations each\n")
-    print(f"{'photo':<22}{'score':>7}{'blur_var':>10}{'noise':>7}  flags")
+    print(f"{'photo':<22}{'score':>7}{'blur_var':>10}{'blur_eff':>9}{'noise':>7}{'chroma':>7}{'blocks':>7}  flags")
     for name, q in clean.items():
         flags = [f for f in ("is_blurry", "is_too_dark", "is_too_bright", "low_confidence") if getattr(q, f)]
         print(
-            f"{name:<22}{q.image_quality_score:>7.3f}{q.blur_variance:>10.1f}{q.noise_sigma:>7.2f}  {','.join(flags)}"
+            f"{name:<22}{q.image_quality_score:>7.3f}{q.blur_variance:>10.1f}{q.blur_effect:>9.3f}"
+            f"{q.noise_sigma:>7.2f}{q.chroma_noise:>7.2f}{q.blockiness:>7.2f}  {','.join(flags)}"
         )
     print(f"\n{'degradation':<22}{'AUC':>7}{'mean score':>12}{'flagged':>9}")
     all_degraded = []

@@ -32,7 +32,7 @@ def test_dark_photo_is_flagged_and_normalised(photos):
     dark = photo_data.exposure(photos["coffee"], 0.05)
     result = measured(dark)
     assert result.is_too_dark and result.brightness_correction < 1.0
-    working = preprocessing.resize_long_side(preprocessing.load_image(photo_data.encode(dark)).pixels)
+    working = preprocessing.fit_long_side(preprocessing.load_image(photo_data.encode(dark)).pixels)
     normalised = preprocessing.normalise_brightness(working)
     assert 100 <= preprocessing.luminance(normalised.pixels).mean() <= 160
 
@@ -84,3 +84,23 @@ def test_reduced_scale_decode_matches_working_size(jpeg):
     loaded = preprocessing.load_image(photo_data.encode(big))
     assert max(loaded.pixels.shape[:2]) < 1100 and (loaded.width, loaded.height) == (4000, 3000)
     assert preprocessing.model_input(loaded.pixels).shape == (3, 224, 224)
+
+
+def test_heavy_compression_is_read_on_the_jpeg_grid(photos):
+    clean = measured(photos["coffee"])
+    compressed = measured(photo_data.jpeg_artefacts(photos["coffee"], 5))
+    assert compressed.blockiness > 2.0 > 1.4 > clean.blockiness
+    assert compressed.low_confidence and "compressed" in " ".join(compressed.hints)
+
+
+def test_sensor_noise_lowers_the_score_but_texture_is_not_grain(photos):
+    noisy = measured(photo_data.noise(photos["coffee"], 15.0))
+    grass = measured(photos["grass"])
+    assert noisy.image_quality_score < 0.2 < 0.9 < grass.image_quality_score
+    assert any("grainy" in hint for hint in noisy.hints) and not grass.hints
+
+
+def test_small_upload_is_measured_at_its_own_size(photos):
+    small = photos["chelsea"]
+    assert max(small.shape[:2]) < preprocessing.WORKING_SIZE
+    assert not measured(small).is_blurry

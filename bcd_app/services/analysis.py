@@ -96,8 +96,7 @@ def _prepare_images(
     qualities, inputs = [], []
     for done, image in enumerate(images, start=1):
         data = storage.read(settings.upload_dir, image.storage_key)
-        working = preprocessing.resize_long_side(preprocessing.load_image(data).pixels)
-        measured, normalised = quality.measure_and_normalise(working, settings.thresholds)
+        measured, normalised = quality.measure(preprocessing.load_image(data), settings.thresholds)
         for name in QUALITY_COLUMNS:
             setattr(image, name, getattr(measured, name))
         qualities.append(measured)

@@ -56,10 +56,8 @@ def add_image(
     if image_count(session.id) >= max_images:
         raise Invalid(f"A session holds at most {max_images} images.", code="too_many_images")
     loaded = preprocessing.load_image(data, max_side=STORED_MAX_SIDE)
-    pixels = loaded.pixels
-    if max(pixels.shape[:2]) > STORED_MAX_SIDE:
-        pixels = preprocessing.resize_long_side(pixels, STORED_MAX_SIDE)
-    measured = quality.measure(preprocessing.resize_long_side(pixels), thresholds)
+    pixels = preprocessing.fit_long_side(loaded.pixels, STORED_MAX_SIDE)
+    measured, _ = quality.measure(loaded, thresholds)
     image_id = uuid.uuid4()
     key = storage.image_key(user_id, session.id, image_id, "jpg")
     image = Image(
@@ -92,6 +90,8 @@ QUALITY_COLUMNS = (
     "clipped_dark",
     "clipped_bright",
     "noise_sigma",
+    "chroma_noise",
+    "blockiness",
     "is_blurry",
     "is_too_dark",
     "is_too_bright",
@@ -152,9 +152,7 @@ def preview_bytes(upload_dir: str, image: Image, variant: str) -> bytes:
         raise NotFound("Not found.") from None
     if variant != "thumb":
         return data
-    pixels = preprocessing.resize_long_side(
-        preprocessing.load_image(data, max_side=THUMBNAIL_SIZE).pixels, THUMBNAIL_SIZE
-    )
+    pixels = preprocessing.fit_long_side(preprocessing.load_image(data, max_side=THUMBNAIL_SIZE).pixels, THUMBNAIL_SIZE)
     return preprocessing.encode_for_storage(pixels, quality=80)
 
 

@@ -29,6 +29,8 @@ DARK_MEAN = 70.0
 BRIGHT_MEAN = 190.0
 TARGET_MEAN = 128.0
 GAMMA_ITERATIONS = 3
+# Side (px) of the DCT blocks a JPEG encoder quantises.
+JPEG_BLOCK = 8
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 Image.LOAD_TRUNCATED_IMAGES = False
@@ -42,6 +44,13 @@ class LoadedImage:
     width: int
     height: int
     format: str
+
+    @property
+    def block_period(self) -> int | None:
+        """Period (px) of a JPEG's 8x8 block grid in the decoded pixels, None when below 2 px or not whole."""
+        period = JPEG_BLOCK * self.pixels.shape[1] / self.width
+        whole = round(period)
+        return whole if whole >= 2 and abs(period - whole) < 0.05 else None
 
 
 def _reject_polyglot(data: bytes) -> None:
@@ -108,15 +117,18 @@ def load_image(data: bytes, max_side: int | None = WORKING_SIZE) -> LoadedImage:
     return LoadedImage(pixels=pixels, width=width, height=height, format=image_format)
 
 
-def resize_long_side(pixels: np.ndarray, size: int = WORKING_SIZE) -> np.ndarray:
-    """Scale so the longer side is exactly `size` px (area averaging down, bilinear up)."""
+def fit_long_side(pixels: np.ndarray, size: int = WORKING_SIZE) -> np.ndarray:
+    """Shrink (area averaging) so the longer side is at most `size` px; smaller images stay as they are.
+
+    Never enlarge: interpolated pixels would read as blur, so a small upload is measured at
+    its own resolution.
+    """
     height, width = pixels.shape[:2]
     scale = size / max(height, width)
-    target = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if target == (width, height):
+    if scale >= 1:
         return pixels
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.resize(pixels, target, interpolation=interpolation)
+    target = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(pixels, target, interpolation=cv2.INTER_AREA)
 
 
 def luminance(pixels: np.ndarray) -> np.ndarray:

@@ -16,32 +16,48 @@ class QualityThresholds:
     # depends on the scene (smooth skin scores low even when sharp), so it only flags the
     # hopeless cases; the score uses the content-normalised blur effect below.
     blur_variance_low: float = 15.0
-    # Crete et al.'s blur effect (0 sharp .. 1 blurred): clean real photos measured 0.40-0.59,
-    # blurred ones 0.69-0.93 (gaussian sigma >= 1.5 or motion >= 9 px at 512 px).
-    blur_effect_sharp: float = 0.62
+    # Crete et al.'s blur effect (0 sharp .. 1 blurred) of the luma as shot: clean real photos
+    # measured 0.40-0.59 (one soft wall texture 0.84), blurred ones 0.69-0.93 (gaussian sigma
+    # >= 1.5 or motion >= 9 px at 512 px).
+    blur_effect_sharp: float = 0.60
     blur_effect_blurred: float = 0.70
-    # Mean luminance (0-1) outside [too_dark, too_bright] flags the image.
+    # A blurred photo keeps this share of its sharpness factor, so a photo with a second defect
+    # still ranks below one that is only blurred.
+    sharpness_floor: float = 0.1
+    # Mean luminance (0-1) outside [too_dark, too_bright] flags the image; the exposure factor
+    # ramps down from dark_ok to dark_floor and from bright_ok to bright_floor.
     too_dark: float = 0.2
     too_bright: float = 0.8
-    # Share of pixels at the ends of the range: above START the score falls, above MAX flagged.
+    dark_floor: float = 0.12
+    dark_ok: float = 0.30
+    bright_ok: float = 0.70
+    bright_floor: float = 0.90
+    # Share of pixels clipped (any channel >= 250, or all <= 5): above START the score falls,
+    # above MAX flagged. Clean photos reach 0.17 (a white sky), 4x over-exposure 0.18-0.81.
     clipped_share_start: float = 0.1
     clipped_share_max: float = 0.35
     # Luminance standard deviation (0-1) of the normalised image: below LOW the photo is flat.
     contrast_low: float = 0.04
     contrast_good: float = 0.12
-    # Noise sigma (0-255) measured in the flattest 10% of the image: clean photos 0.1-1.4
-    # (textures up to ~8), noisy ones 2.4-14.
+    # Noise sigma (0-255) in the flattest 10% of the luma: clean photos 0.15-1.4, but textures
+    # without flat areas (grass, gravel) reach 3.6-7.9; noisy ones 4.4-22.
     noise_good: float = 1.5
-    noise_high: float = 9.0
-    # Heavy compression or smoothing leaves no grain at all in flat areas (clean photos >= 0.15).
-    grain_floor: float = 0.03
-    grain_natural: float = 0.12
-    # Exponents of the product that makes image_quality_score: sharpness dominates.
+    noise_high: float = 4.0
+    # The same estimate on the chroma planes: sensor noise is independent per colour channel,
+    # texture mostly is not. Clean photos 0-0.09 (one dark, grainy flower 0.66), noisy 0.42-2.0.
+    # Grain counts only when both luma and chroma show it.
+    chroma_noise_good: float = 0.15
+    chroma_noise_high: float = 0.4
+    # Luma steps on the JPEG 8x8 grid over steps elsewhere: clean photos 0.98-1.3, blurred up
+    # to 1.3, quality-5 JPEGs 2.4-6.3.
+    blockiness_good: float = 1.4
+    blockiness_high: float = 2.2
+    # Exponents of the product that makes image_quality_score.
     weight_sharpness: float = 1.0
-    weight_exposure: float = 0.6
+    weight_exposure: float = 1.0
     weight_contrast: float = 0.3
-    weight_noise: float = 0.7
-    weight_grain: float = 1.0
+    weight_noise: float = 1.0
+    weight_blockiness: float = 1.0
     # An image below this score is low confidence even when no single flag is raised.
     low_confidence_score: float = 0.4
     # Images per angle at which the angle counts as fully covered.
@@ -74,6 +90,8 @@ class ImageQuality:
     clipped_dark: float
     clipped_bright: float
     noise_sigma: float
+    chroma_noise: float
+    blockiness: float
     is_blurry: bool
     is_too_dark: bool
     is_too_bright: bool
@@ -91,23 +109,29 @@ def _ramp(value: float, low: float, high: float) -> float:
     return float(np.clip((value - low) / (high - low), 0.0, 1.0))
 
 
-def _log_ramp(value: float, low: float, high: float) -> float:
-    return _ramp(float(np.log1p(max(value, 0.0))), float(np.log1p(low)), float(np.log1p(high)))
-
-
 _NOISE_MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 FLAT_SHARE_PERCENTILE = 10
+# Blockiness looks at a central crop of the decoded image: the grid is the same everywhere.
+BLOCKINESS_CROP = 512
+# Half a grey level, so the steps of a nearly flat image do not make a ratio out of nothing.
+BLOCKINESS_EPS = 0.5
 
 
-def noise_sigma(grey: np.ndarray) -> float:
-    """Immerkaer's noise estimate taken in the flattest part of the image, so texture is not read as grain."""
-    if min(grey.shape) < 3:
+def noise_sigma(channel: np.ndarray) -> float:
+    """Immerkaer's noise estimate taken in the flattest part of one channel, so texture is not read as grain."""
+    if min(channel.shape) < 3:
         return 0.0
-    values = grey.astype(np.float32)
+    values = channel.astype(np.float32)
     residue = np.abs(cv2.filter2D(values, -1, _NOISE_MASK))[1:-1, 1:-1]
     gradient = (np.abs(cv2.Sobel(values, cv2.CV_32F, 1, 0)) + np.abs(cv2.Sobel(values, cv2.CV_32F, 0, 1)))[1:-1, 1:-1]
     flat = gradient <= np.percentile(gradient, FLAT_SHARE_PERCENTILE)
     return float(np.sqrt(np.pi / 2) / 6.0 * residue[flat].mean())
+
+
+def chroma_noise_sigma(pixels: np.ndarray) -> float:
+    """The larger of the two chroma planes' noise estimates (sensor grain is independent per channel)."""
+    ycrcb = cv2.cvtColor(pixels, cv2.COLOR_RGB2YCrCb)
+    return max(noise_sigma(ycrcb[:, :, 1]), noise_sigma(ycrcb[:, :, 2]))
 
 
 def blur_effect(grey: np.ndarray, size: int = 9) -> float:
@@ -125,42 +149,68 @@ def blur_effect(grey: np.ndarray, size: int = 9) -> float:
     return max(effects, default=1.0)
 
 
-def measure(working: np.ndarray, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> ImageQuality:
-    """Measure one RGB image already scaled to WORKING_SIZE."""
-    return measure_and_normalise(working, thresholds)[0]
+def blockiness(pixels: np.ndarray, period: int | None) -> float:
+    """How much larger luma steps are on one phase of a `period` px grid than on the others (1 = no grid).
+
+    Taking the strongest phase against the median one finds the JPEG grid wherever a crop or
+    rotation put it.
+    """
+    if period is None or min(pixels.shape[:2]) < 4 * period:
+        return 1.0
+    top = max(0, (pixels.shape[0] - BLOCKINESS_CROP) // 2)
+    left = max(0, (pixels.shape[1] - BLOCKINESS_CROP) // 2)
+    crop = preprocessing.luminance(
+        np.ascontiguousarray(pixels[top : top + BLOCKINESS_CROP, left : left + BLOCKINESS_CROP])
+    ).astype(np.float32)
+    ratios = []
+    for axis in (0, 1):
+        steps = np.abs(np.diff(crop, axis=axis)).mean(axis=1 - axis)
+        phases = steps[: steps.size // period * period].reshape(-1, period).mean(axis=0)
+        ratios.append((phases.max() + BLOCKINESS_EPS) / (float(np.median(phases)) + BLOCKINESS_EPS))
+    return float(np.mean(ratios))
 
 
-def measure_and_normalise(
-    working: np.ndarray, thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+def measure(
+    loaded: preprocessing.LoadedImage, thresholds: QualityThresholds = DEFAULT_THRESHOLDS
 ) -> tuple[ImageQuality, preprocessing.Normalised]:
-    """Measure one working-size image and return its brightness-normalised pixels too (computed once)."""
+    """Measure a decoded photo and return its brightness-normalised working copy too (computed once).
+
+    Blockiness is read on the decoded grid; everything else on the working copy.
+    """
+    blocks = blockiness(loaded.pixels, loaded.block_period)
+    working = preprocessing.fit_long_side(loaded.pixels)
     grey_raw = preprocessing.luminance(working)
     normalised = preprocessing.normalise_brightness(working)
     grey = preprocessing.luminance(normalised.pixels)
     blur_variance = float(cv2.Laplacian(grey, cv2.CV_64F).var())
-    blur = blur_effect(grey)
+    # Blur is read before the gamma: stretching a dark photo's few levels makes false steps.
+    blur = blur_effect(grey_raw)
     brightness = float(grey_raw.mean()) / 255.0
     contrast = float(grey_raw.std()) / 255.0
-    clipped_dark = float(np.count_nonzero(grey_raw <= 5)) / grey_raw.size
-    clipped_bright = float(np.count_nonzero(grey_raw >= 250)) / grey_raw.size
+    # A pixel is clipped bright when any channel saturates, dark when every channel is black.
+    channel_max = np.maximum(np.maximum(working[:, :, 0], working[:, :, 1]), working[:, :, 2])
+    clipped_dark = float(np.count_nonzero(channel_max <= 5)) / grey_raw.size
+    clipped_bright = float(np.count_nonzero(channel_max >= 250)) / grey_raw.size
     sigma = noise_sigma(grey)
+    chroma_sigma = chroma_noise_sigma(normalised.pixels)
 
     t = thresholds
-    sharpness = 1.0 - _ramp(blur, t.blur_effect_sharp, t.blur_effect_blurred)
+    sharpness = 1.0 - (1.0 - t.sharpness_floor) * _ramp(blur, t.blur_effect_sharp, t.blur_effect_blurred)
     exposure = (
-        _ramp(brightness, t.too_dark / 2, t.too_dark + 0.1)
-        * (1.0 - _ramp(brightness, t.too_bright - 0.1, (1.0 + t.too_bright) / 2))
+        _ramp(brightness, t.dark_floor, t.dark_ok)
+        * (1.0 - _ramp(brightness, t.bright_ok, t.bright_floor))
         * (1.0 - _ramp(max(clipped_dark, clipped_bright), t.clipped_share_start, t.clipped_share_max))
     )
     contrast_score = _ramp(float(grey.std()) / 255.0, t.contrast_low, t.contrast_good)
-    noise_score = 1.0 - _ramp(sigma, t.noise_good, t.noise_high)
-    grain_score = 0.5 + 0.5 * _ramp(sigma, t.grain_floor, t.grain_natural)
+    luma_grain = _ramp(sigma, t.noise_good, t.noise_high)
+    graininess = luma_grain * _ramp(chroma_sigma, t.chroma_noise_good, t.chroma_noise_high)
+    compression = _ramp(blocks, t.blockiness_good, t.blockiness_high)
     factors = (
         (sharpness, t.weight_sharpness),
         (exposure, t.weight_exposure),
         (contrast_score, t.weight_contrast),
-        (noise_score, t.weight_noise),
-        (grain_score, t.weight_grain),
+        (1.0 - graininess, t.weight_noise),
+        (1.0 - compression, t.weight_blockiness),
     )
     score = float(np.clip(np.prod([max(value, 1e-3) ** weight for value, weight in factors]), 0.0, 1.0))
 
@@ -176,18 +226,20 @@ def measure_and_normalise(
         clipped_dark=round(clipped_dark, 4),
         clipped_bright=round(clipped_bright, 4),
         noise_sigma=round(sigma, 3),
+        chroma_noise=round(chroma_sigma, 3),
+        blockiness=round(blocks, 3),
         is_blurry=is_blurry,
         is_too_dark=is_too_dark,
         is_too_bright=is_too_bright,
         low_confidence=low_confidence,
         brightness_correction=round(normalised.gamma, 4),
         image_quality_score=round(score, 4),
-        hints=_hints(is_blurry, is_too_dark, is_too_bright, sigma > t.noise_high),
+        hints=_hints(is_blurry, is_too_dark, is_too_bright, graininess > 0.5, compression > 0.5),
     )
     return measured, normalised
 
 
-def _hints(is_blurry: bool, is_too_dark: bool, is_too_bright: bool, is_grainy: bool) -> list[str]:
+def _hints(is_blurry: bool, is_too_dark: bool, is_too_bright: bool, is_grainy: bool, is_compressed: bool) -> list[str]:
     hints = []
     if is_blurry:
         hints.append("Image looks blurred: hold the phone steady and retake.")
@@ -197,6 +249,8 @@ def _hints(is_blurry: bool, is_too_dark: bool, is_too_bright: bool, is_grainy: b
         hints.append("Image looks overexposed: move away from direct light and retake.")
     if is_grainy:
         hints.append("Image looks grainy: more light will give a cleaner photo.")
+    if is_compressed:
+        hints.append("Image looks heavily compressed: upload the camera's original photo.")
     return hints
 
 
@@ -246,5 +300,4 @@ def session_quality_score(
 
 def measure_bytes(data: bytes, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> ImageQuality:
     """Decode (fast path) and measure an image file."""
-    loaded = preprocessing.load_image(data, max_side=preprocessing.WORKING_SIZE)
-    return measure(preprocessing.resize_long_side(loaded.pixels), thresholds)
+    return measure(preprocessing.load_image(data, max_side=preprocessing.WORKING_SIZE), thresholds)[0]
