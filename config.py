@@ -59,6 +59,8 @@ class Config:
     JOB_HEARTBEAT_SECONDS = _float("JOB_HEARTBEAT_SECONDS", 10.0)
     JOB_POLL_SECONDS = _float("JOB_POLL_SECONDS", 1.0)
     JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", 3)
+    # Nice value of the analysis threads (0-19): requests of the same worker go first.
+    JOB_NICE = _int("JOB_NICE", 10)
     # Start the job pool in this process (gunicorn workers and tests turn it on).
     JOBS_AUTOSTART = os.environ.get("JOBS_AUTOSTART", "0") == "1"
     # How long ?async_process=false waits for the result before answering 202.

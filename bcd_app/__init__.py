@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from . import api, errors, health, http, logging_setup
+from . import api, cli, errors, health, http, logging_setup
 from .embedded_db import embedded_database_uri
 from .extensions import db, limiter, migrate
 from .jobs.runner import JobRunner
@@ -42,4 +42,5 @@ def create_app(config: object = None) -> Flask:
     health.init_app(app)
     embedder.configure(app.config["EMBEDDING_MODEL_PATH"], app.config["TORCH_THREADS"])
     JobRunner().init_app(app)
+    cli.init_app(app)
     return app

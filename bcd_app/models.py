@@ -243,6 +243,8 @@ class AnalysisJob(db.Model):
         db.Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, unique=True
     )
     user_id: Mapped[uuid.UUID] = _user_fk()
+    # "analysis" (a user's request) or "reembed" (an operator's re-computation, after them in line).
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="analysis", server_default="analysis")
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_by: Mapped[str | None] = mapped_column(String(128))

@@ -1,12 +1,9 @@
 """Analysis routes, on the original frontend's paths."""
 
-import time
-
 from flask import Blueprint, current_app
 
 from ..constants import SESSION_COMPLETED
 from ..errors import Conflict
-from ..extensions import db
 from ..jobs import queue
 from ..services import reports
 from ..services.analysis import stored_result
@@ -44,15 +41,11 @@ def analyze_session(session_id: str):
         return ok(stored_result(session.id))
     current_app.extensions["job_runner"].notify()
     if wait:
-        deadline = time.monotonic() + config("SYNC_ANALYSIS_TIMEOUT_SECONDS")
-        while time.monotonic() < deadline:
-            db.session.expire_all()
-            status = queue.job_for(session.id).status
-            if status == queue.COMPLETED:
-                return ok(stored_result(session.id))
-            if status == queue.FAILED:
-                break
-            time.sleep(0.1)
+        job = queue.wait_for(session.id, config("SYNC_ANALYSIS_TIMEOUT_SECONDS"))
+        if job.status == queue.COMPLETED:
+            return ok(stored_result(session.id))
+        if job.status == queue.FAILED:
+            raise Conflict(f"The analysis could not be completed. {job.error_message}", code=job.error_code)
     return _accepted(sid)
 
 

@@ -1,5 +1,6 @@
 """The job table's operations: submit (with the exact quota), claim, heartbeat, finish, recover."""
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +13,8 @@ from ..models import AnalysisJob, AnalysisRequest, utcnow
 
 QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
 ACTIVE = (QUEUED, RUNNING)
+# Job kinds: a user's request, or an operator's re-computation under a new model version.
+ANALYSIS, REEMBED = "analysis", "reembed"
 QUOTA_WINDOW = timedelta(hours=24)
 # Retry delay after a transient failure: base * 2^(attempt-1), capped.
 BACKOFF_BASE_SECONDS = 2
@@ -41,7 +44,10 @@ def submit(
     if job is not None and (job.status in ACTIVE or (job.status == COMPLETED and not force)):
         db.session.commit()
         return job
-    queued = db.session.scalar(select(func.count()).where(AnalysisJob.status == QUEUED)) or 0
+    # Only users' requests fill the queue: a long re-embedding must not turn them away.
+    queued = (
+        db.session.scalar(select(func.count()).where(AnalysisJob.status == QUEUED, AnalysisJob.kind == ANALYSIS)) or 0
+    )
     if queued >= queue_limit:
         db.session.rollback()
         raise Unavailable(
@@ -70,7 +76,7 @@ def submit(
 
 
 def _reset(job: AnalysisJob, now: datetime) -> None:
-    job.status, job.stage, job.attempts = QUEUED, "queued", 0
+    job.kind, job.status, job.stage, job.attempts = ANALYSIS, QUEUED, "queued", 0
     job.locked_by = job.lease_expires_at = job.error_code = job.error_message = None
     job.started_at = job.finished_at = None
     job.progress_done = job.progress_total = 0
@@ -83,8 +89,16 @@ _CLAIM_SQL = text(
         lease_expires_at = now() + make_interval(secs => :lease), attempts = attempts + 1,
         started_at = now(), updated_at = now()
     WHERE id = (
-        SELECT id FROM analysis_jobs WHERE status = 'queued' AND run_after <= now()
-        ORDER BY run_after, created_at FOR UPDATE SKIP LOCKED LIMIT 1
+        SELECT j.id FROM analysis_jobs j JOIN sessions s ON s.id = j.session_id
+        WHERE j.status = 'queued' AND j.run_after <= now()
+          -- A user's sessions run oldest first, one at a time: each compares with the ones before.
+          AND NOT EXISTS (
+              SELECT 1 FROM analysis_jobs e JOIN sessions es ON es.id = e.session_id
+              WHERE e.user_id = j.user_id AND e.status IN ('queued', 'running')
+                AND (es.created_at, es.id) < (s.created_at, s.id)
+          )
+        ORDER BY j.kind = 'reembed', j.run_after, j.created_at
+        FOR UPDATE OF j SKIP LOCKED LIMIT 1
     )
     RETURNING id, session_id, user_id, attempts
     """
@@ -92,7 +106,7 @@ _CLAIM_SQL = text(
 
 
 def claim(connection, worker: str, lease_seconds: float) -> Claimed | None:
-    """Take the oldest runnable job, skipping rows other workers are claiming."""
+    """Take the oldest runnable job (users' requests before re-embeddings), skipping rows others are claiming."""
     row = connection.execute(_CLAIM_SQL, {"worker": worker, "lease": lease_seconds}).first()
     return None if row is None else Claimed(*row)
 
@@ -173,6 +187,65 @@ def release(connection, job_ids: list[uuid.UUID], worker: str) -> None:
     )
 
 
+def wait_for(session_id: uuid.UUID, timeout: float, poll: float = 0.1) -> AnalysisJob:
+    """The session's job once it is completed or failed, or as it stands after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.expire_all()
+        job = job_for(session_id)
+        if job.status not in ACTIVE or time.monotonic() >= deadline:
+            return job
+        time.sleep(poll)
+
+
 def job_for(session_id: uuid.UUID) -> AnalysisJob | None:
     """The session's job row, if any."""
     return db.session.scalar(select(AnalysisJob).where(AnalysisJob.session_id == session_id))
+
+
+_REEMBED_SQL = text(
+    """
+    INSERT INTO analysis_jobs (id, session_id, user_id, kind, status, stage, attempts, run_after,
+                               progress_done, progress_total, created_at, updated_at)
+    SELECT gen_random_uuid(), sa.session_id, sa.user_id, 'reembed', 'queued', 'queued', 0, now(), 0, 0, now(), now()
+    FROM session_analysis sa
+    WHERE sa.model_version <> :model_version
+    ON CONFLICT (session_id) DO UPDATE SET
+        kind = 'reembed', status = 'queued', stage = 'queued', attempts = 0, locked_by = NULL,
+        lease_expires_at = NULL, error_code = NULL, error_message = NULL, started_at = NULL,
+        finished_at = NULL, progress_done = 0, progress_total = 0, run_after = now(), updated_at = now()
+    WHERE analysis_jobs.status NOT IN ('queued', 'running')
+    RETURNING session_id
+    """
+)
+
+
+def queue_reembed(model_version: str) -> int:
+    """Queue every analysed session whose result came from another model version; returns how many.
+
+    Their vectors of the old version stay: each version's history is kept, and comparisons
+    only ever read one version. A session already queued or running is left as it is.
+    """
+    queued = len(db.session.execute(_REEMBED_SQL, {"model_version": model_version}).all())
+    db.session.commit()
+    return queued
+
+
+def stale_sessions(model_version: str) -> int:
+    """How many analysed sessions still carry a result of another model version."""
+    return (
+        db.session.scalar(
+            text("SELECT count(*) FROM session_analysis WHERE model_version <> :model_version"),
+            {"model_version": model_version},
+        )
+        or 0
+    )
+
+
+def reembed_counts() -> dict[str, int]:
+    """Re-embedding jobs by status."""
+    rows = db.session.execute(
+        select(AnalysisJob.status, func.count()).where(AnalysisJob.kind == REEMBED).group_by(AnalysisJob.status)
+    ).all()
+    db.session.commit()
+    return {status: count for status, count in rows}
