@@ -52,15 +52,16 @@ class Config:
     # Exact analyses per user per rolling 24 h, counted in PostgreSQL.
     ANALYSIS_DAILY_QUOTA = _int("ANALYSIS_DAILY_QUOTA", 20)
     # Analysis threads per process, and most jobs waiting before the API answers 503.
-    JOB_WORKERS = _int("JOB_WORKERS", 2)
+    JOB_WORKERS = _int("JOB_WORKERS", 1)
     JOB_QUEUE_LIMIT = _int("JOB_QUEUE_LIMIT", 200)
     # A running job renews its lease every heartbeat; an expired lease is re-queued.
     JOB_LEASE_SECONDS = _int("JOB_LEASE_SECONDS", 45)
     JOB_HEARTBEAT_SECONDS = _float("JOB_HEARTBEAT_SECONDS", 10.0)
     JOB_POLL_SECONDS = _float("JOB_POLL_SECONDS", 1.0)
     JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", 3)
-    # Nice value of the analysis threads (0-19): requests of the same worker go first.
-    JOB_NICE = _int("JOB_NICE", 10)
+    # Nice value of the analysis threads (0-19): requests of the same worker go first, the
+    # analyses take the CPU they leave (bench/enqueue_bench.py measures the difference).
+    JOB_NICE = _int("JOB_NICE", 19)
     # Start the job pool in this process (gunicorn workers and tests turn it on).
     JOBS_AUTOSTART = os.environ.get("JOBS_AUTOSTART", "0") == "1"
     # How long ?async_process=false waits for the result before answering 202.
@@ -68,7 +69,7 @@ class Config:
     # A TorchScript embedder to use instead of the bundled EfficientNet-Lite0.
     EMBEDDING_MODEL_PATH = os.environ.get("EMBEDDING_MODEL_PATH")
     # Threads torch may use for inference in one process.
-    TORCH_THREADS = _int("TORCH_THREADS", 2)
+    TORCH_THREADS = _int("TORCH_THREADS", 1)
     # One JSON object per log line (production) instead of plain text.
     LOG_JSON = os.environ.get("LOG_JSON", "0") == "1"
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -29,21 +29,21 @@ def analyze_session(session_id: str):
     if session.status != SESSION_COMPLETED:
         raise Conflict("Complete the session before analysing it.", code="session_not_completed")
     force, wait = flag("force"), not flag("async_process", default=True)
-    job = queue.submit(
+    submitted = queue.submit(
         user.id,
         session.id,
         force=force,
         daily_quota=config("ANALYSIS_DAILY_QUOTA"),
         queue_limit=config("JOB_QUEUE_LIMIT"),
     )
-    sid = str(session.id)
-    if job.status == queue.COMPLETED:
-        return ok(stored_result(session.id))
+    sid = str(submitted.session_id)
+    if submitted.status == queue.COMPLETED:
+        return ok(stored_result(submitted.session_id))
     current_app.extensions["job_runner"].notify()
     if wait:
-        job = queue.wait_for(session.id, config("SYNC_ANALYSIS_TIMEOUT_SECONDS"))
+        job = queue.wait_for(submitted.session_id, config("SYNC_ANALYSIS_TIMEOUT_SECONDS"))
         if job.status == queue.COMPLETED:
-            return ok(stored_result(session.id))
+            return ok(stored_result(submitted.session_id))
         if job.status == queue.FAILED:
             raise Conflict(f"The analysis could not be completed. {job.error_message}", code=job.error_code)
     return _accepted(sid)

@@ -3,13 +3,13 @@
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
 from ..errors import QuotaExceeded, Unavailable
 from ..extensions import db
-from ..models import AnalysisJob, AnalysisRequest, utcnow
+from ..models import AnalysisJob, utcnow
 
 QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
 ACTIVE = (QUEUED, RUNNING)
@@ -31,56 +31,93 @@ class Claimed:
     attempts: int
 
 
-def submit(
-    user_id: uuid.UUID, session_id: uuid.UUID, *, force: bool, daily_quota: int, queue_limit: int
-) -> AnalysisJob:
-    """Queue a session's analysis, once: an active job is returned as it is.
+@dataclass(frozen=True)
+class Submitted:
+    """What a submit found or did: the job's status after it."""
 
-    Serialised per user with a transaction-scoped advisory lock, so the quota count and the
-    insert cannot interleave between gunicorn workers or VMs.
+    session_id: uuid.UUID
+    status: str
+
+
+# A job row put back in the queue from any earlier state.
+_REQUEUE = (
+    "status = 'queued', stage = 'queued', attempts = 0, locked_by = NULL, lease_expires_at = NULL, "
+    "error_code = NULL, error_message = NULL, started_at = NULL, finished_at = NULL, "
+    "progress_done = 0, progress_total = 0, run_after = now(), updated_at = now()"
+)
+
+# One statement decides and writes: the job row is locked, the counts are read, and the quota
+# row and the (re)queued job are written only when the request is accepted.
+_SUBMIT_SQL = text(
+    f"""
+    WITH current_job AS (
+        SELECT status FROM analysis_jobs WHERE session_id = :session_id FOR UPDATE
+    ),
+    window_requests AS (
+        SELECT count(*) AS used, min(created_at) AS oldest FROM analysis_requests
+        WHERE user_id = :user_id AND created_at > now() - make_interval(secs => :window)
+    ),
+    decision AS (
+        SELECT (SELECT status FROM current_job) AS status, w.used, w.oldest,
+            CASE
+                WHEN (SELECT status FROM current_job) IN ('queued', 'running')
+                  OR ((SELECT status FROM current_job) = 'completed' AND NOT :force) THEN 'existing'
+                WHEN (SELECT count(*) FROM analysis_jobs WHERE status = 'queued' AND kind = 'analysis')
+                  >= :queue_limit THEN 'queue_full'
+                WHEN w.used >= :quota THEN 'quota'
+                ELSE 'accepted'
+            END AS outcome
+        FROM window_requests w
+    ),
+    request AS (
+        INSERT INTO analysis_requests (user_id, session_id, created_at)
+        SELECT :user_id, :session_id, now() FROM decision WHERE outcome = 'accepted'
+    ),
+    job AS (
+        INSERT INTO analysis_jobs (id, session_id, user_id, kind, status, stage, attempts, run_after,
+                                   progress_done, progress_total, created_at, updated_at)
+        SELECT gen_random_uuid(), :session_id, :user_id, 'analysis', 'queued', 'queued', 0, now(), 0, 0, now(), now()
+        FROM decision WHERE outcome = 'accepted'
+        ON CONFLICT (session_id) DO UPDATE SET kind = 'analysis', {_REQUEUE}
+    )
+    SELECT outcome, status, oldest, now() AS now FROM decision
+    """
+)
+
+
+def submit(user_id: uuid.UUID, session_id: uuid.UUID, *, force: bool, daily_quota: int, queue_limit: int) -> Submitted:
+    """Queue a session's analysis, once: an active job (or, without force, a completed one) stays as it is.
+
+    Serialised per user with a transaction-scoped advisory lock taken in a statement of its
+    own, so the next statement's snapshot sees every request committed before it: the quota
+    count and the insert cannot interleave between gunicorn workers or VMs. Three round trips.
     """
     db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"quota:{user_id}"})
-    job = db.session.scalar(select(AnalysisJob).where(AnalysisJob.session_id == session_id).with_for_update())
-    if job is not None and (job.status in ACTIVE or (job.status == COMPLETED and not force)):
-        db.session.commit()
-        return job
-    # Only users' requests fill the queue: a long re-embedding must not turn them away.
-    queued = (
-        db.session.scalar(select(func.count()).where(AnalysisJob.status == QUEUED, AnalysisJob.kind == ANALYSIS)) or 0
-    )
-    if queued >= queue_limit:
+    row = db.session.execute(
+        _SUBMIT_SQL,
+        {
+            "session_id": session_id,
+            "user_id": user_id,
+            "force": force,
+            "window": QUOTA_WINDOW.total_seconds(),
+            "queue_limit": queue_limit,
+            "quota": daily_quota,
+        },
+    ).one()
+    if row.outcome == "queue_full":
         db.session.rollback()
         raise Unavailable(
             "The analysis queue is full; try again shortly.", code="queue_full", headers={"Retry-After": "30"}
         )
-    now = utcnow()
-    window = db.session.execute(
-        select(func.count(), func.min(AnalysisRequest.created_at)).where(
-            AnalysisRequest.user_id == user_id, AnalysisRequest.created_at > now - QUOTA_WINDOW
-        )
-    ).one()
-    if window[0] >= daily_quota:
+    if row.outcome == "quota":
         db.session.rollback()
-        retry_after = max(1, int((window[1] + QUOTA_WINDOW - now).total_seconds()) + 1)
+        retry_after = max(1, int((row.oldest + QUOTA_WINDOW - row.now).total_seconds()) + 1)
         raise QuotaExceeded(
             f"At most {daily_quota} analyses per 24 hours; the next one is possible in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
         )
-    db.session.add(AnalysisRequest(user_id=user_id, session_id=session_id, created_at=now))
-    if job is None:
-        job = AnalysisJob(session_id=session_id, user_id=user_id)
-        db.session.add(job)
-    _reset(job, now)
     db.session.commit()
-    return job
-
-
-def _reset(job: AnalysisJob, now: datetime) -> None:
-    job.kind, job.status, job.stage, job.attempts = ANALYSIS, QUEUED, "queued", 0
-    job.locked_by = job.lease_expires_at = job.error_code = job.error_message = None
-    job.started_at = job.finished_at = None
-    job.progress_done = job.progress_total = 0
-    job.run_after = job.updated_at = now
+    return Submitted(session_id, row.status if row.outcome == "existing" else QUEUED)
 
 
 _CLAIM_SQL = text(
@@ -204,16 +241,13 @@ def job_for(session_id: uuid.UUID) -> AnalysisJob | None:
 
 
 _REEMBED_SQL = text(
-    """
+    f"""
     INSERT INTO analysis_jobs (id, session_id, user_id, kind, status, stage, attempts, run_after,
                                progress_done, progress_total, created_at, updated_at)
     SELECT gen_random_uuid(), sa.session_id, sa.user_id, 'reembed', 'queued', 'queued', 0, now(), 0, 0, now(), now()
     FROM session_analysis sa
     WHERE sa.model_version <> :model_version
-    ON CONFLICT (session_id) DO UPDATE SET
-        kind = 'reembed', status = 'queued', stage = 'queued', attempts = 0, locked_by = NULL,
-        lease_expires_at = NULL, error_code = NULL, error_message = NULL, started_at = NULL,
-        finished_at = NULL, progress_done = 0, progress_total = 0, run_after = now(), updated_at = now()
+    ON CONFLICT (session_id) DO UPDATE SET kind = 'reembed', {_REQUEUE}
     WHERE analysis_jobs.status NOT IN ('queued', 'running')
     RETURNING session_id
     """

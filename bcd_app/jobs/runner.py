@@ -15,6 +15,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import AnalysisLog
 from ..services.analysis import AnalysisSettings, analyze_session
+from ..services.embeddings import embedder
 from ..services.quality import QualityThresholds
 from . import queue
 
@@ -64,6 +65,9 @@ class JobRunner:
         if self._threads and not self._stop.is_set():
             return
         config = self.app.config
+        # Load torch and the model now, before this process serves: importing torch holds the
+        # GIL for a second or more, which would stall every request of the worker mid-traffic.
+        embedder.info()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop.clear()
         self._executor = ThreadPoolExecutor(
