@@ -20,7 +20,7 @@ accesslog = None
 errorlog = "-"
 
 
-def worker_exit(server, worker) -> None:
+def worker_exit(_server, worker) -> None:
     """Graceful shutdown of the worker's analysis pool: finish or release its jobs."""
     app = getattr(worker, "wsgi", None)
     if app is not None and "job_runner" in getattr(app, "extensions", {}):

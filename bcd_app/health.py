@@ -1,19 +1,28 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the OpenAPI description of the API."""
+
+from pathlib import Path
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, send_file
 from sqlalchemy import text
 
 from .extensions import db
 
 bp = Blueprint("health", __name__)
+OPENAPI = Path(__file__).with_name("openapi.json")
 
 
 @bp.get("/health")
 def health():
     """Liveness: the process answers."""
     return jsonify({"status": "ok"})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description every route is in (tests/test_api_docs.py keeps it complete)."""
+    return send_file(OPENAPI, mimetype="application/json", max_age=0)
 
 
 def _migrations_at_head() -> bool:

@@ -10,8 +10,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bcd_app.services import quality
-from tests.photo_data import DEGRADATIONS, encode, real_photos
+from tests.photo_data import DEGRADATIONS, encode, measure, real_photos
 
 
 def roc_auc(positive: list[float], negative: list[float]) -> float:
@@ -24,7 +23,7 @@ def roc_auc(positive: list[float], negative: list[float]) -> float:
 def main() -> None:
     """Score every clean and degraded photo and print the table."""
     photos = real_photos()
-    clean = {name: quality.measure_bytes(encode(pixels)) for name, pixels in photos.items()}
+    clean = {name: measure(encode(pixels)) for name, pixels in photos.items()}
     clean_scores = [q.image_quality_score for q in clean.values()]
     print(f"{len(photos)} real photos, {len(DEGRADATIONS)} degradations each\n")
     print(f"{'photo':<22}{'score':>7}{'blur_var':>10}{'blur_eff':>9}{'noise':>7}{'chroma':>7}{'blocks':>7}  flags")
@@ -37,7 +36,7 @@ def main() -> None:
     print(f"\n{'degradation':<22}{'AUC':>7}{'mean score':>12}{'flagged':>9}")
     all_degraded = []
     for label, degrade in DEGRADATIONS.items():
-        degraded = [quality.measure_bytes(encode(degrade(pixels))) for pixels in photos.values()]
+        degraded = [measure(encode(degrade(pixels))) for pixels in photos.values()]
         scores = [q.image_quality_score for q in degraded]
         all_degraded += scores
         flagged = np.mean([q.low_confidence or q.is_too_dark or q.is_too_bright for q in degraded])

@@ -19,7 +19,7 @@ target_db = current_app.extensions["migrate"].db
 def run_migrations_online() -> None:
     """Run migrations on the app's engine."""
 
-    def process_revision_directives(context, revision, directives):
+    def process_revision_directives(_context, _revision, directives):
         if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
             directives[:] = []
             logger.info("No changes in schema detected.")

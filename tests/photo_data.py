@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from bcd_app.services import preprocessing, quality
+
 # Camera photographs of lit scenes, as our users take them. Left out: astronomy (hubble,
 # moon), fundus and microscopy images (retina, cell) and a rendered scene (clock).
 SKIMAGE_PHOTOS = (
@@ -46,6 +48,11 @@ def encode(pixels: np.ndarray, fmt: str = "JPEG", quality: int = 95, **params) -
     options = {"quality": quality} if fmt == "JPEG" else {}
     Image.fromarray(pixels).save(buffer, format=fmt, **options, **params)
     return buffer.getvalue()
+
+
+def measure(data: bytes) -> quality.ImageQuality:
+    """Decode an image file on the pipeline's fast path and measure it."""
+    return quality.measure(preprocessing.load_image(data, max_side=preprocessing.WORKING_SIZE))[0]
 
 
 def gaussian_blur(pixels: np.ndarray, sigma: float) -> np.ndarray:

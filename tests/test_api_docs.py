@@ -1,12 +1,33 @@
-"""docs/API.md documents every route the app serves."""
+"""docs/API.md and the OpenAPI description both cover every route the app serves, and nothing else."""
 
+import json
+import re
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "API.md"
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "API.md"
+OPENAPI = ROOT / "bcd_app" / "openapi.json"
+PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def _routes(app) -> set[str]:
+    return {
+        f"{method} {rule.rule}" for rule in app.url_map.iter_rules() for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
 
 
 def test_every_route_is_documented(app):
     documented = {line[4:].strip() for line in DOC.read_text().splitlines() if line.startswith("### ")}
-    for rule in app.url_map.iter_rules():
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            assert f"{method} {rule.rule}" in documented, f"{method} {rule.rule} missing from docs/API.md"
+    missing = _routes(app) - documented
+    assert not missing, f"missing from docs/API.md: {sorted(missing)}"
+
+
+def test_openapi_describes_exactly_the_served_routes(app, client):
+    described = client.get("/openapi.json").get_json()
+    assert described == json.loads(OPENAPI.read_text())
+    operations = {
+        method.upper() + " " + PATH_PARAM.sub(r"<\1>", path)
+        for path, item in described["paths"].items()
+        for method in item
+    }
+    assert operations == _routes(app)

@@ -11,7 +11,7 @@ from tests import photo_data
 
 
 def measured(pixels: np.ndarray) -> quality.ImageQuality:
-    return quality.measure_bytes(photo_data.encode(pixels))
+    return photo_data.measure(photo_data.encode(pixels))
 
 
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket"])
@@ -70,7 +70,7 @@ ODD = {
 
 @pytest.mark.parametrize("kind", sorted(ODD))
 def test_odd_inputs_score_in_unit_range(kind):
-    result = quality.measure_bytes(ODD[kind]())
+    result = photo_data.measure(ODD[kind]())
     for name in ("image_quality_score", "brightness", "contrast", "clipped_dark", "clipped_bright", "blur_effect"):
         assert 0.0 <= getattr(result, name) <= 1.0, (kind, name, getattr(result, name))
     assert 0.0 <= quality.angle_quality_score([result]) <= 1.0

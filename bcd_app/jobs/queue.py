@@ -13,8 +13,8 @@ from ..models import AnalysisJob, utcnow
 
 QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
 ACTIVE = (QUEUED, RUNNING)
-# Job kinds: a user's request, or an operator's re-computation under a new model version.
-ANALYSIS, REEMBED = "analysis", "reembed"
+# The job kind of an operator's re-computation under a new model version (a user's is "analysis").
+REEMBED = "reembed"
 QUOTA_WINDOW = timedelta(hours=24)
 # Retry delay after a transient failure: base * 2^(attempt-1), capped.
 BACKOFF_BASE_SECONDS = 2

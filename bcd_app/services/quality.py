@@ -296,8 +296,3 @@ def session_quality_score(
         + thresholds.session_weight_consistency * consistency
     )
     return round(float(np.clip(score, 0.0, 1.0)), 4), consistency
-
-
-def measure_bytes(data: bytes, thresholds: QualityThresholds = DEFAULT_THRESHOLDS) -> ImageQuality:
-    """Decode (fast path) and measure an image file."""
-    return measure(preprocessing.load_image(data, max_side=preprocessing.WORKING_SIZE), thresholds)[0]

@@ -101,17 +101,6 @@ def delete_session(user_id: uuid.UUID, session_id: object, upload_dir: str) -> N
     storage.delete_tree(upload_dir, prefix)
 
 
-def completed_sessions(user_id: uuid.UUID) -> list[CaptureSession]:
-    """The caller's completed sessions, oldest first."""
-    return list(
-        db.session.scalars(
-            select(CaptureSession)
-            .where(CaptureSession.user_id == user_id, CaptureSession.status == SESSION_COMPLETED)
-            .order_by(CaptureSession.created_at, CaptureSession.id)
-        )
-    )
-
-
 def session_info(user_id: uuid.UUID, session_id: object) -> dict:
     """The original frontend's session-info body."""
     session = get_owned_session(user_id, session_id)
