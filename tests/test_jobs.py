@@ -1,6 +1,7 @@
 """The job queue in the app process: failures with a reason, idempotent concurrent submits."""
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,6 @@ def _session(client, headers, jpeg) -> str:
 
 
 def _wait_status(client, headers, session_id: str, want: str, timeout: float = 60.0) -> dict:
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = data_of(client.get(f"/api/analyze-status/{session_id}", headers=headers))
