@@ -23,7 +23,7 @@ from tests.conftest import database_uri, make_config
 from tests.live import Api, LiveServer
 
 CLIENTS = 50
-SESSIONS_PER_CLIENT = 4
+SESSIONS_PER_CLIENT = 8
 THINK_SECONDS = 1.0
 WORKERS = 2
 
