@@ -1,6 +1,7 @@
 """Gunicorn settings for the single-VM deploy: `gunicorn -c gunicorn.conf.py wsgi:app`."""
 
 import os
+import signal
 
 # Each worker runs its own bounded analysis pool; the job table coordinates them.
 os.environ.setdefault("JOBS_AUTOSTART", "1")
@@ -20,8 +21,31 @@ accesslog = None
 errorlog = "-"
 
 
+def _job_runner(worker):
+    app = getattr(worker, "wsgi", None)
+    return getattr(app, "extensions", {}).get("job_runner")
+
+
+def post_worker_init(worker) -> None:
+    """On SIGTERM, stop claiming jobs at once, then let gunicorn's own handler begin its graceful exit.
+
+    Gunicorn's exit hook runs only once the worker's requests are done; claiming until then
+    would start analyses the shutdown must then wait for or abandon.
+    """
+    runner = _job_runner(worker)
+    if runner is None:
+        return
+    gunicorn_handler = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum, frame) -> None:
+        runner.drain()
+        gunicorn_handler(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
 def worker_exit(_server, worker) -> None:
     """Graceful shutdown of the worker's analysis pool: finish or release its jobs."""
-    app = getattr(worker, "wsgi", None)
-    if app is not None and "job_runner" in getattr(app, "extensions", {}):
-        app.extensions["job_runner"].shutdown(timeout=graceful_timeout - 10)
+    runner = _job_runner(worker)
+    if runner is not None:
+        runner.shutdown(timeout=graceful_timeout - 10)

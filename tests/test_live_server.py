@@ -119,3 +119,33 @@ def test_quota_is_exact_across_four_workers(fresh_db, upload_dir, jpeg):
     finally:
         server.stop()
     assert _count(live_app, "SELECT count(*) FROM analysis_requests") == 20
+
+
+def test_sigterm_stops_claiming_and_leaves_no_job_running(fresh_db, upload_dir, jpeg):
+    url, live_app = fresh_db
+    env = {"JOB_WORKERS": "1"}
+    server = LiveServer(url, upload_dir, workers=2, **env).start()
+    api = Api(server.url)
+    headers = api.register("term@example.com")
+    photo = jpeg("coffee")
+    sessions = [api.completed_session(headers, {"front": photo}, "quick") for _ in range(8)]
+    try:
+        for sid in sessions:
+            assert api.call("POST", f"/api/analyze-session/{sid}", headers).status_code == 202
+        while _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status <> 'queued'") == 0:
+            pass
+    finally:
+        server.stop()  # SIGTERM: gunicorn's graceful shutdown and our worker_exit hook
+    assert _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status = 'running' OR locked_by IS NOT NULL") == 0
+    assert _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status = 'queued'") > 0, "kept claiming"
+    assert _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status = 'failed'") == 0
+
+    server = LiveServer(url, upload_dir, workers=2, **env).start()
+    try:
+        api = Api(server.url)
+        for sid in sessions:
+            assert api.wait_status(headers, sid, {"completed", "failed"})["status"] == "completed"
+    finally:
+        server.stop()
+    assert _count(live_app, "SELECT count(*) FROM analysis_logs WHERE status = 'completed'") == 8
+    assert _count(live_app, "SELECT max(attempts) FROM analysis_jobs") == 1

@@ -46,6 +46,8 @@ class JobRunner:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
+        # Set from a signal handler when the server begins to stop: claim nothing new.
+        self._draining = False
         self._threads: list[threading.Thread] = []
 
     def init_app(self, app: Flask) -> None:
@@ -70,6 +72,7 @@ class JobRunner:
         embedder.info()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop.clear()
+        self._draining = False
         self._executor = ThreadPoolExecutor(
             max_workers=config["JOB_WORKERS"],
             thread_name_prefix="analysis",
@@ -86,6 +89,11 @@ class JobRunner:
 
     def notify(self) -> None:
         """A job was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def drain(self) -> None:
+        """Stop claiming jobs at once (safe from a signal handler); running jobs go on, leases are renewed."""
+        self._draining = True
         self._wake.set()
 
     def shutdown(self, timeout: float = 20.0) -> None:
@@ -119,7 +127,7 @@ class JobRunner:
                     if time.monotonic() >= next_sweep:
                         self._recover(config["JOB_MAX_ATTEMPTS"])
                         next_sweep = time.monotonic() + max(config["JOB_LEASE_SECONDS"] / 3, 1)
-                    while self._free_slots() > 0 and not self._stop.is_set():
+                    while self._free_slots() > 0 and not (self._stop.is_set() or self._draining):
                         with db.engine.begin() as connection:
                             job = queue.claim(connection, self.worker_id, config["JOB_LEASE_SECONDS"])
                         if job is None:
