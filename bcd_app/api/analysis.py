@@ -28,25 +28,26 @@ def analyze_session(session_id: str):
     session = get_owned_session(user.id, session_id)
     if session.status != SESSION_COMPLETED:
         raise Conflict("Complete the session before analysing it.", code="session_not_completed")
+    # Read before submit commits: the session row is expired after it.
+    owned_id = session.id
     force, wait = flag("force"), not flag("async_process", default=True)
-    submitted = queue.submit(
+    status = queue.submit(
         user.id,
-        session.id,
+        owned_id,
         force=force,
         daily_quota=config("ANALYSIS_DAILY_QUOTA"),
         queue_limit=config("JOB_QUEUE_LIMIT"),
     )
-    sid = str(submitted.session_id)
-    if submitted.status == queue.COMPLETED:
-        return ok(stored_result(submitted.session_id))
+    if status == queue.COMPLETED:
+        return ok(stored_result(owned_id))
     current_app.extensions["job_runner"].notify()
     if wait:
-        job = queue.wait_for(submitted.session_id, config("SYNC_ANALYSIS_TIMEOUT_SECONDS"))
+        job = queue.wait_for(owned_id, config("SYNC_ANALYSIS_TIMEOUT_SECONDS"))
         if job.status == queue.COMPLETED:
-            return ok(stored_result(submitted.session_id))
+            return ok(stored_result(owned_id))
         if job.status == queue.FAILED:
             raise Conflict(f"The analysis could not be completed. {job.error_message}", code=job.error_code)
-    return _accepted(sid)
+    return _accepted(str(owned_id))
 
 
 @bp.get("/analyze-status/<session_id>")

@@ -31,20 +31,20 @@ class Claimed:
     attempts: int
 
 
-@dataclass(frozen=True)
-class Submitted:
-    """What a submit found or did: the job's status after it."""
+def _enqueue_sql(kind: str, rows: str) -> str:
+    """SQL queueing a `kind` job for each (session_id, user_id) of `rows`; a session's existing
+    job row (one per session) is put back in the queue from whatever state it was in."""
+    return f"""
+        INSERT INTO analysis_jobs (id, session_id, user_id, kind, status, stage, attempts, run_after,
+                                   progress_done, progress_total, created_at, updated_at)
+        SELECT gen_random_uuid(), r.session_id, r.user_id, '{kind}', 'queued', 'queued', 0, now(), 0, 0, now(), now()
+        FROM ({rows}) AS r
+        ON CONFLICT (session_id) DO UPDATE SET
+            kind = '{kind}', status = 'queued', stage = 'queued', attempts = 0, locked_by = NULL,
+            lease_expires_at = NULL, error_code = NULL, error_message = NULL, started_at = NULL,
+            finished_at = NULL, progress_done = 0, progress_total = 0, run_after = now(), updated_at = now()
+    """
 
-    session_id: uuid.UUID
-    status: str
-
-
-# A job row put back in the queue from any earlier state.
-_REQUEUE = (
-    "status = 'queued', stage = 'queued', attempts = 0, locked_by = NULL, lease_expires_at = NULL, "
-    "error_code = NULL, error_message = NULL, started_at = NULL, finished_at = NULL, "
-    "progress_done = 0, progress_total = 0, run_after = now(), updated_at = now()"
-)
 
 # One statement decides and writes: the job row is locked, the counts are read, and the quota
 # row and the (re)queued job are written only when the request is accepted.
@@ -58,35 +58,35 @@ _SUBMIT_SQL = text(
         WHERE user_id = :user_id AND created_at > now() - make_interval(secs => :window)
     ),
     decision AS (
-        SELECT (SELECT status FROM current_job) AS status, w.used, w.oldest,
+        SELECT c.status, w.used, w.oldest,
             CASE
-                WHEN (SELECT status FROM current_job) IN ('queued', 'running')
-                  OR ((SELECT status FROM current_job) = 'completed' AND NOT :force) THEN 'existing'
+                WHEN c.status IN ('queued', 'running') OR (c.status = 'completed' AND NOT :force) THEN 'existing'
                 WHEN (SELECT count(*) FROM analysis_jobs WHERE status = 'queued' AND kind = 'analysis')
                   >= :queue_limit THEN 'queue_full'
                 WHEN w.used >= :quota THEN 'quota'
                 ELSE 'accepted'
             END AS outcome
-        FROM window_requests w
+        FROM window_requests w LEFT JOIN current_job c ON true
     ),
     request AS (
         INSERT INTO analysis_requests (user_id, session_id, created_at)
         SELECT :user_id, :session_id, now() FROM decision WHERE outcome = 'accepted'
     ),
-    job AS (
-        INSERT INTO analysis_jobs (id, session_id, user_id, kind, status, stage, attempts, run_after,
-                                   progress_done, progress_total, created_at, updated_at)
-        SELECT gen_random_uuid(), :session_id, :user_id, 'analysis', 'queued', 'queued', 0, now(), 0, 0, now(), now()
-        FROM decision WHERE outcome = 'accepted'
-        ON CONFLICT (session_id) DO UPDATE SET kind = 'analysis', {_REQUEUE}
-    )
+    job AS ({
+        _enqueue_sql(
+            "analysis",
+            "SELECT CAST(:session_id AS uuid) AS session_id, CAST(:user_id AS uuid) AS user_id "
+            "FROM decision WHERE outcome = 'accepted'",
+        )
+    })
     SELECT outcome, status, oldest, now() AS now FROM decision
     """
 )
 
 
-def submit(user_id: uuid.UUID, session_id: uuid.UUID, *, force: bool, daily_quota: int, queue_limit: int) -> Submitted:
-    """Queue a session's analysis, once: an active job (or, without force, a completed one) stays as it is.
+def submit(user_id: uuid.UUID, session_id: uuid.UUID, *, force: bool, daily_quota: int, queue_limit: int) -> str:
+    """Queue a session's analysis, once, and return the job's status: an active job (or, without
+    force, a completed one) stays as it is.
 
     Serialised per user with a transaction-scoped advisory lock taken in a statement of its
     own, so the next statement's snapshot sees every request committed before it: the quota
@@ -117,7 +117,7 @@ def submit(user_id: uuid.UUID, session_id: uuid.UUID, *, force: bool, daily_quot
             headers={"Retry-After": str(retry_after)},
         )
     db.session.commit()
-    return Submitted(session_id, row.status if row.outcome == "existing" else QUEUED)
+    return row.status if row.outcome == "existing" else QUEUED
 
 
 _CLAIM_SQL = text(
@@ -241,16 +241,8 @@ def job_for(session_id: uuid.UUID) -> AnalysisJob | None:
 
 
 _REEMBED_SQL = text(
-    f"""
-    INSERT INTO analysis_jobs (id, session_id, user_id, kind, status, stage, attempts, run_after,
-                               progress_done, progress_total, created_at, updated_at)
-    SELECT gen_random_uuid(), sa.session_id, sa.user_id, 'reembed', 'queued', 'queued', 0, now(), 0, 0, now(), now()
-    FROM session_analysis sa
-    WHERE sa.model_version <> :model_version
-    ON CONFLICT (session_id) DO UPDATE SET kind = 'reembed', {_REQUEUE}
-    WHERE analysis_jobs.status NOT IN ('queued', 'running')
-    RETURNING session_id
-    """
+    _enqueue_sql(REEMBED, "SELECT session_id, user_id FROM session_analysis WHERE model_version <> :model_version")
+    + " WHERE analysis_jobs.status NOT IN ('queued', 'running') RETURNING session_id"
 )
 
 
@@ -281,5 +273,5 @@ def reembed_counts() -> dict[str, int]:
     rows = db.session.execute(
         select(AnalysisJob.status, func.count()).where(AnalysisJob.kind == REEMBED).group_by(AnalysisJob.status)
     ).all()
-    db.session.commit()
+    db.session.commit()  # end the read, so the next poll sees what the workers committed since
     return {status: count for status, count in rows}
