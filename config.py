@@ -64,8 +64,10 @@ class Config:
     JOB_NICE = _int("JOB_NICE", 19)
     # Start the job pool in this process (gunicorn workers and tests turn it on).
     JOBS_AUTOSTART = os.environ.get("JOBS_AUTOSTART", "0") == "1"
-    # How long ?async_process=false waits for the result before answering 202.
-    SYNC_ANALYSIS_TIMEOUT_SECONDS = _float("SYNC_ANALYSIS_TIMEOUT_SECONDS", 60.0)
+    # How long analyze-session (without ?async_process=true) waits for the result before answering 202.
+    SYNC_ANALYSIS_TIMEOUT_SECONDS = _float("SYNC_ANALYSIS_TIMEOUT_SECONDS", 30.0)
+    # The API's public origin for absolute URLs (previews, region maps); unset = the request's host.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     # A TorchScript embedder to use instead of the bundled EfficientNet-Lite0.
     EMBEDDING_MODEL_PATH = os.environ.get("EMBEDDING_MODEL_PATH")
     # Threads torch may use for inference in one process.

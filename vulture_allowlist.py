@@ -8,11 +8,7 @@ and CLI commands are skipped by their decorators (pyproject.toml [tool.vulture])
 # Alembic's drift test; the table class AnalysisRequest is only ever used from SQL.
 chroma_noise
 brightness_correction
-trend_score
 analysis_confidence_score
-analysis_version
-processing_time_ms
-comparisons
 embedding
 model_name
 lease_expires_at

@@ -6,7 +6,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .jobs import queue
+from .constants import JobStatus
+from .services import submissions
 from .services.embeddings import embedder
 
 bcd = AppGroup("bcd", help="BCD backend maintenance.")
@@ -26,9 +27,9 @@ def reembed(dry_run: bool, wait: bool, work: bool, timeout: float | None) -> Non
     """
     version = embedder.info().version
     if dry_run:
-        click.echo(f"{queue.stale_sessions(version)} analysed sessions are not yet on model {version}.")
+        click.echo(f"{submissions.stale_sessions(version)} analysed sessions are not yet on model {version}.")
         return
-    click.echo(f"queued {queue.queue_reembed(version)} sessions for re-embedding with model {version}.")
+    click.echo(f"queued {submissions.queue_reembed(version)} sessions for re-embedding with model {version}.")
     if not (wait or work):
         return
     runner = current_app.extensions["job_runner"]
@@ -44,11 +45,10 @@ def reembed(dry_run: bool, wait: bool, work: bool, timeout: float | None) -> Non
 def _wait(timeout: float | None) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        counts = queue.reembed_counts()
-        pending = counts.get(queue.QUEUED, 0) + counts.get(queue.RUNNING, 0)
-        click.echo(
-            f"pending {pending}, completed {counts.get(queue.COMPLETED, 0)}, failed {counts.get(queue.FAILED, 0)}"
-        )
+        counts = submissions.reembed_counts()
+        pending = counts.get(JobStatus.QUEUED, 0) + counts.get(JobStatus.RUNNING, 0)
+        done, failed = counts.get(JobStatus.COMPLETED, 0), counts.get(JobStatus.FAILED, 0)
+        click.echo(f"pending {pending}, completed {done}, failed {failed}")
         if pending == 0:
             return
         if deadline is not None and time.monotonic() >= deadline:

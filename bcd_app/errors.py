@@ -3,9 +3,12 @@
 import logging
 
 from flask import Flask, Response, g, jsonify
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+DATABASE_UNAVAILABLE = "The service is briefly unavailable; please try again shortly."
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -50,6 +53,13 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class UnsupportedMediaType(ApiError):
+    """A body in a format the route does not read."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class ImageRejected(ApiError):
     """An upload that is not an image we accept."""
 
@@ -85,6 +95,21 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
     return response
 
 
+def field_errors(error: Exception) -> str:
+    """`field: problem` for each invalid field of a pydantic ValidationError (never the value sent)."""
+    parts = []
+    for item in getattr(error, "errors", lambda: [])():
+        field = ".".join(str(part) for part in item.get("loc", ())) or "body"
+        parts.append(f"{field}: {item.get('msg', 'invalid')}")
+    return "; ".join(parts) or "The request is not valid."
+
+
+def report_invalid_response(_req, _resp, error: Exception | None, _instance, _adapter) -> None:
+    """spectree's hook after a view: a response that breaks its declared model is our bug, answered in our shape."""
+    if error is not None:
+        raise RuntimeError(f"response does not match its model: {field_errors(error)}")
+
+
 def _http_code(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_")
 
@@ -104,6 +129,27 @@ def init_app(app: Flask) -> None:
         if exc.code == 429:
             headers["Retry-After"] = "60"
         return error_response(exc.code or 500, _http_code(exc), exc.description or exc.name, headers)
+
+    @app.errorhandler(sa_exc.DataError)
+    def _data_error(exc: sa_exc.DataError) -> Response:
+        # Last line: a value the boundary let through but PostgreSQL refuses is the request's fault.
+        log.warning("database refused a value", extra={"error_type": type(exc.orig).__name__})
+        return error_response(400, "invalid_value", "A value in the request cannot be stored.")
+
+    @app.errorhandler(sa_exc.IntegrityError)
+    def _integrity_error(exc: sa_exc.IntegrityError) -> Response:
+        # A row this request relied on changed under it (a concurrent delete): ask to retry.
+        log.warning("integrity error", extra={"error_type": type(exc.orig).__name__})
+        return error_response(409, "conflict", "The resource changed while the request ran; please retry.")
+
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    def _database_unavailable(exc: Exception) -> Response:
+        log.warning("database unavailable", extra={"error_type": type(exc).__name__})
+        return error_response(
+            503, "database_unavailable", DATABASE_UNAVAILABLE, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -1,28 +1,30 @@
 """Liveness and readiness probes, and the OpenAPI description of the API."""
 
-from pathlib import Path
-
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Blueprint, Flask, current_app, jsonify, send_file
+from flask import Blueprint, Flask, current_app, jsonify
+from spectree import Response
 from sqlalchemy import text
 
-from .extensions import db
+from .extensions import db, spec
+from .schemas.resources import Health, Readiness
 
 bp = Blueprint("health", __name__)
-OPENAPI = Path(__file__).with_name("openapi.json")
+TAGS = ("operations",)
 
 
 @bp.get("/health")
+@spec.validate(resp=Response(HTTP_200=Health), tags=TAGS, security={})
 def health():
     """Liveness: the process answers."""
-    return jsonify({"status": "ok"})
+    return Health(status="ok")
 
 
 @bp.get("/openapi.json")
+@spec.validate(resp=Response("HTTP_200"), tags=TAGS, security={})
 def openapi():
-    """The OpenAPI 3 description every route is in (tests/test_api_docs.py keeps it complete)."""
-    return send_file(OPENAPI, mimetype="application/json", max_age=0)
+    """The OpenAPI 3 description, generated from the models every route declares."""
+    return jsonify(spec.spec)
 
 
 def _migrations_at_head() -> bool:
@@ -33,6 +35,7 @@ def _migrations_at_head() -> bool:
 
 
 @bp.get("/ready")
+@spec.validate(resp=Response(HTTP_200=Readiness, HTTP_503=Readiness), tags=TAGS, security={})
 def ready():
     """Readiness: database, vector extension, migrations at head, model loaded, job pool alive."""
     from .services.embeddings import embedder
@@ -50,8 +53,9 @@ def ready():
     runner = current_app.extensions["job_runner"]
     checks["job_pool"] = runner.alive or not current_app.config["JOBS_AUTOSTART"]
     checks["model_loadable"] = _model_ready(embedder)
-    ready_now = all(checks.values())
-    return jsonify({"status": "ready" if ready_now else "not_ready", "checks": checks}), 200 if ready_now else 503
+    failing = next((name for name, passed in checks.items() if not passed), None)
+    body = Readiness(status="not_ready" if failing else "ready", checks=checks, reason=failing)
+    return body, 503 if failing else 200
 
 
 def _model_ready(embedder) -> bool:

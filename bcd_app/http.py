@@ -6,11 +6,23 @@ import time
 import uuid
 
 from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
 
 from .extensions import cors
 
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where a body nested too deep to parse is invalid JSON (a 400), not a RecursionError."""
+
+    def loads(self, s: str | bytes, **kwargs: object) -> object:
+        """Parse JSON; nesting past Python's recursion limit is a ValueError like any other bad JSON."""
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def _start() -> None:
@@ -47,7 +59,8 @@ def _finish(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Install the request hooks and CORS for the configured origins only."""
+    """Install the JSON provider, the request hooks and CORS for the configured origins only."""
+    app.json = BoundedJSONProvider(app)
     app.before_request(_start)
     app.after_request(_finish)
     cors.init_app(

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .constants import EMBEDDING_DIM
+from .constants import EMBEDDING_DIM, JobKind
 from .extensions import db
 
 
@@ -128,7 +128,7 @@ class Image(db.Model):
 
 
 class SessionAnalysis(db.Model):
-    """The stored result of one session's analysis, with its trust indicators."""
+    """The stored result of one session's analysis: its JSON, and the scores history, trend and confidence query."""
 
     __tablename__ = "session_analysis"
     id: Mapped[uuid.UUID] = _id()
@@ -137,33 +137,23 @@ class SessionAnalysis(db.Model):
     )
     user_id: Mapped[uuid.UUID] = _user_fk()
     change_score: Mapped[float | None] = mapped_column(Float)
-    variation_level: Mapped[str | None] = mapped_column(String(32))
-    trend_score: Mapped[float | None] = mapped_column(Float)
     analysis_confidence_score: Mapped[float] = mapped_column(Float, nullable=False)
     session_quality_score: Mapped[float] = mapped_column(Float, nullable=False)
-    consistency_score: Mapped[float] = mapped_column(Float, nullable=False)
-    baseline_session_id: Mapped[uuid.UUID | None] = mapped_column(db.Uuid)
     model_version: Mapped[str] = mapped_column(String(64), nullable=False)
-    analysis_version: Mapped[str] = mapped_column(String(16), nullable=False)
-    processing_time_ms: Mapped[float] = mapped_column(Float, nullable=False)
-    # The complete response body, so a re-read returns exactly what was computed.
+    # The result's one rendering (schemas/analysis.py), so a re-read returns exactly what was computed.
     result: Mapped[dict] = mapped_column(JSON, nullable=False)
     created_at: Mapped[datetime] = _created()
 
 
 class AngleAnalysis(db.Model):
-    """Per-angle part of a session's analysis."""
+    """Per-angle scores of a session's analysis, which compare-sessions queries."""
 
     __tablename__ = "angle_analysis"
     id: Mapped[uuid.UUID] = _id()
     session_id: Mapped[uuid.UUID] = _session_fk()
     angle: Mapped[str] = mapped_column(String(16), nullable=False)
     change_score: Mapped[float | None] = mapped_column(Float)
-    variation_level: Mapped[str | None] = mapped_column(String(32))
     angle_quality_score: Mapped[float] = mapped_column(Float, nullable=False)
-    image_count: Mapped[int] = mapped_column(Integer, nullable=False)
-    comparisons: Mapped[dict] = mapped_column(JSON, nullable=False)
-    summary: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = _created()
 
     __table_args__ = (UniqueConstraint("session_id", "angle", name="uq_angle_analysis_session_angle"),)
@@ -243,8 +233,8 @@ class AnalysisJob(db.Model):
         db.Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, unique=True
     )
     user_id: Mapped[uuid.UUID] = _user_fk()
-    # "analysis" (a user's request) or "reembed" (an operator's re-computation, after them in line).
-    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="analysis", server_default="analysis")
+    # constants.JobKind: a user's request, or an operator's re-computation (after them in line).
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default=JobKind.ANALYSIS, server_default="analysis")
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_by: Mapped[str | None] = mapped_column(String(128))

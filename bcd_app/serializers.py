@@ -1,27 +1,23 @@
-"""JSON shapes of the API's objects, in one place so every route answers alike."""
+"""Database rows to the API's models, in one place so every route answers alike."""
 
 from .models import CaptureSession, Image, User
+from .schemas.resources import ImageOut, SessionOut, StoredQuality, TokenOut, UserOut
 from .services.accounts import IssuedToken
 from .services.images import QUALITY_COLUMNS
 
 
-def user_json(user: User) -> dict:
+def user_out(user: User) -> UserOut:
     """An account, without its password hash."""
-    return {"id": str(user.id), "email": user.email, "created_at": user.created_at.isoformat()}
+    return UserOut(id=str(user.id), email=user.email, created_at=user.created_at.isoformat())
 
 
-def token_json(issued: IssuedToken) -> dict:
+def token_out(issued: IssuedToken) -> TokenOut:
     """A freshly issued token."""
-    return {
-        "token": issued.token,
-        "token_type": "Bearer",
-        "expires_at": issued.expires_at.isoformat(),
-        "user": user_json(issued.user),
-    }
+    return TokenOut(token=issued.token, expires_at=issued.expires_at.isoformat(), user=user_out(issued.user))
 
 
-def image_json(image: Image) -> dict:
-    """An image: id, angle, size and its measured quality."""
+def image_fields(image: Image) -> dict:
+    """An image's fields, for ImageOut and the models extending it."""
     return {
         "id": str(image.id),
         "angle": image.angle,
@@ -30,23 +26,21 @@ def image_json(image: Image) -> dict:
         "height": image.height,
         "format": image.format,
         "created_at": image.created_at.isoformat(),
-        "quality": {name: getattr(image, name) for name in QUALITY_COLUMNS},
+        "quality": StoredQuality(**{name: getattr(image, name) for name in QUALITY_COLUMNS}),
     }
 
 
-def session_json(session: CaptureSession, *, with_images: bool = False) -> dict:
+def session_out(session: CaptureSession, *, with_images: bool = False) -> SessionOut:
     """A capture session, optionally with its images."""
-    body = {
-        "id": str(session.id),
-        "session_type": session.session_type,
-        "status": session.status,
-        "notes": session.notes,
-        "is_baseline": session.is_baseline,
-        "created_at": session.created_at.isoformat(),
-        "completed_at": session.completed_at.isoformat() if session.completed_at else None,
-        "angles": sorted({image.angle for image in session.images}),
-        "image_count": len(session.images),
-    }
-    if with_images:
-        body["images"] = [image_json(image) for image in session.images]
-    return body
+    return SessionOut(
+        id=str(session.id),
+        session_type=session.session_type,
+        status=session.status,
+        notes=session.notes,
+        is_baseline=session.is_baseline,
+        created_at=session.created_at.isoformat(),
+        completed_at=session.completed_at.isoformat() if session.completed_at else None,
+        angles=sorted({image.angle for image in session.images}),
+        image_count=len(session.images),
+        images=[ImageOut(**image_fields(image)) for image in session.images] if with_images else None,
+    )

@@ -85,8 +85,9 @@ class Api:
         self.http = requests.Session()
 
     def call(self, method: str, path: str, headers: dict | None = None, **kwargs) -> requests.Response:
-        """One request."""
-        return self.http.request(method, f"{self.base}{path}", headers=headers, timeout=60, **kwargs)
+        """One request to a path of the server, or to an absolute URL it handed out."""
+        url = path if path.startswith("http") else f"{self.base}{path}"
+        return self.http.request(method, url, headers=headers, timeout=60, **kwargs)
 
     def register(self, email: str) -> dict:
         """A new user's headers."""

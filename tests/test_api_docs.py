@@ -1,12 +1,10 @@
-"""docs/API.md and the OpenAPI description both cover every route the app serves, and nothing else."""
+"""docs/API.md and the generated OpenAPI description both cover every route the app serves, and nothing else."""
 
-import json
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "API.md"
-OPENAPI = ROOT / "bcd_app" / "openapi.json"
 PATH_PARAM = re.compile(r"{(\w+)}")
 
 
@@ -22,12 +20,15 @@ def test_every_route_is_documented(app):
     assert not missing, f"missing from docs/API.md: {sorted(missing)}"
 
 
-def test_openapi_describes_exactly_the_served_routes(app, client):
+def test_openapi_is_generated_for_exactly_the_served_routes(app, client):
     described = client.get("/openapi.json").get_json()
-    assert described == json.loads(OPENAPI.read_text())
+    assert described["openapi"].startswith("3.")
     operations = {
         method.upper() + " " + PATH_PARAM.sub(r"<\1>", path)
         for path, item in described["paths"].items()
         for method in item
+        if method in {"get", "post", "put", "delete", "patch"}
     }
     assert operations == _routes(app)
+    result = described["components"]["schemas"]["AnalysisResult"]
+    assert {"interpretation", "localized_insights", "scores", "session_analysis"} <= set(result["properties"])

@@ -35,7 +35,7 @@ def test_image_deleted_while_queued_fails_with_reason_and_log(app, client, auth,
         key = db.session.scalar(text("SELECT storage_key FROM images WHERE session_id = :s LIMIT 1"), {"s": session_id})
     (Path(upload_dir) / key).unlink()
 
-    response = client.post(f"/api/analyze-session/{session_id}", headers=headers)
+    response = client.post(f"/api/analyze-session/{session_id}?async_process=true", headers=headers)
     assert response.status_code == 202 and data_of(response)["status"] == "processing"
     status = _wait_status(client, headers, session_id, "failed")
     assert status["error"]["code"] == "image_missing"

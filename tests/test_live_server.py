@@ -52,7 +52,7 @@ def test_round_trip_over_http(fresh_db, upload_dir, jpeg):
         preview = api.call("GET", f"/api/image-preview/{sid}/front", headers).json()
         image = api.call("GET", preview["images"][0]["preview_url"])  # no bearer header
         assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"
-        queued = api.call("POST", f"/api/analyze-session/{sid}", headers)
+        queued = api.call("POST", f"/api/analyze-session/{sid}?async_process=true", headers)
         assert queued.status_code == 202 and queued.json()["data"]["status"] == "processing"
         assert api.wait_status(headers, sid, {"completed", "failed"})["status"] == "completed"
         assert api.call("DELETE", f"/api/delete-session/{sid}", headers).json() == {"success": True}
@@ -71,7 +71,7 @@ def test_sigkill_mid_analysis_loses_no_job_and_duplicates_nothing(fresh_db, uplo
     sessions = [api.completed_session(headers, photos) for _ in range(6)]
     try:
         for sid in sessions:
-            assert api.call("POST", f"/api/analyze-session/{sid}", headers).status_code == 202
+            assert api.call("POST", f"/api/analyze-session/{sid}?async_process=true", headers).status_code == 202
         api.wait_status(headers, sessions[0], {"processing"})
         while _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status = 'running'") == 0:
             pass
@@ -103,7 +103,7 @@ def test_quota_is_exact_across_four_workers(fresh_db, upload_dir, jpeg):
         sessions = [api.completed_session(headers, {"front": photo}, "quick") for _ in range(30)]
 
         def submit(sid: str):
-            return Api(server.url).call("POST", f"/api/analyze-session/{sid}", headers)
+            return Api(server.url).call("POST", f"/api/analyze-session/{sid}?async_process=true", headers)
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=30) as pool:
             responses = list(pool.map(submit, sessions))
@@ -131,7 +131,7 @@ def test_sigterm_stops_claiming_and_leaves_no_job_running(fresh_db, upload_dir, 
     sessions = [api.completed_session(headers, {"front": photo}, "quick") for _ in range(8)]
     try:
         for sid in sessions:
-            assert api.call("POST", f"/api/analyze-session/{sid}", headers).status_code == 202
+            assert api.call("POST", f"/api/analyze-session/{sid}?async_process=true", headers).status_code == 202
         while _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status <> 'queued'") == 0:
             pass
     finally:

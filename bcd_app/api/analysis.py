@@ -1,75 +1,74 @@
 """Analysis routes, on the original frontend's paths."""
 
 from flask import Blueprint, current_app
+from spectree import Response
 
-from ..constants import SESSION_COMPLETED
-from ..errors import Conflict
-from ..jobs import queue
-from ..services import reports
-from ..services.analysis import stored_result
-from ..services.sessions import get_owned_session
-from .common import config, current_user, flag, json_body, ok
+from ..extensions import spec
+from ..schemas.analysis import AnalysisAccepted, AnalysisResult, AnalysisStatus, SessionComparison
+from ..schemas.common import ErrorBody, Ok
+from ..schemas.requests import AnalyzeQuery, BaselineChoice
+from ..schemas.resources import BaselineOut
+from ..services import reports, submissions
+from .common import config, current_user, ok
 
 bp = Blueprint("analysis", __name__)
-
-
-def _accepted(session_id: str) -> tuple:
-    return ok(
-        {"session_id": session_id, "status": "processing", "status_url": f"/api/analyze-status/{session_id}"},
-        202,
-        {"Location": f"/api/analyze-status/{session_id}"},
-    )
+TAGS = ("analysis",)
+ERRORS = {"HTTP_401": ErrorBody, "HTTP_404": ErrorBody, "HTTP_409": ErrorBody}
 
 
 @bp.post("/analyze-session/<session_id>")
-def analyze_session(session_id: str):
-    """Queue an analysis (202 at once); ?async_process=false waits for the result; ?force=true re-runs."""
-    user = current_user()
-    session = get_owned_session(user.id, session_id)
-    if session.status != SESSION_COMPLETED:
-        raise Conflict("Complete the session before analysing it.", code="session_not_completed")
-    # Read before submit commits: the session row is expired after it.
-    owned_id = session.id
-    force, wait = flag("force"), not flag("async_process", default=True)
-    status = queue.submit(
-        user.id,
-        owned_id,
-        force=force,
+@spec.validate(
+    resp=Response(
+        HTTP_200=Ok[AnalysisResult], HTTP_202=Ok[AnalysisAccepted], HTTP_429=ErrorBody, HTTP_503=ErrorBody, **ERRORS
+    ),
+    tags=TAGS,
+)
+def analyze_session(session_id: str, query: AnalyzeQuery):
+    """The session's result: waits for the analysis (up to SYNC_ANALYSIS_TIMEOUT_SECONDS, then 202);
+    ?async_process=true answers 202 at once; ?force=true runs it again; a running analysis is joined."""
+    result = submissions.request_analysis(
+        current_user().id,
+        session_id,
+        force=query.force,
+        wait_seconds=0 if query.async_process else config("SYNC_ANALYSIS_TIMEOUT_SECONDS"),
         daily_quota=config("ANALYSIS_DAILY_QUOTA"),
         queue_limit=config("JOB_QUEUE_LIMIT"),
+        wake=current_app.extensions["job_runner"].notify,
     )
-    if status == queue.COMPLETED:
-        return ok(stored_result(owned_id))
-    current_app.extensions["job_runner"].notify()
-    if wait:
-        job = queue.wait_for(owned_id, config("SYNC_ANALYSIS_TIMEOUT_SECONDS"))
-        if job.status == queue.COMPLETED:
-            return ok(stored_result(owned_id))
-        if job.status == queue.FAILED:
-            raise Conflict(f"The analysis could not be completed. {job.error_message}", code=job.error_code)
-    return _accepted(str(owned_id))
+    if result is not None:
+        return ok(result)
+    status_url = f"/api/analyze-status/{session_id}"
+    return ok(
+        AnalysisAccepted(session_id=session_id, status="processing", status_url=status_url),
+        202,
+        {"Location": status_url},
+    )
 
 
 @bp.get("/analyze-status/<session_id>")
+@spec.validate(resp=Response(HTTP_200=Ok[AnalysisStatus], **ERRORS), tags=TAGS)
 def analyze_status(session_id: str):
     """Where a session's analysis stands."""
     return ok(reports.analysis_status(current_user().id, session_id))
 
 
 @bp.get("/sessions/<session_id>/analysis")
+@spec.validate(resp=Response(HTTP_200=Ok[AnalysisResult], **ERRORS), tags=TAGS)
 def get_analysis(session_id: str):
     """The stored, complete result of a session's analysis."""
     return ok(reports.analysed_result(current_user().id, session_id)[1])
 
 
 @bp.post("/compare-sessions/<current_id>/<previous_id>")
+@spec.validate(resp=Response(HTTP_200=Ok[SessionComparison], **ERRORS), tags=TAGS)
 def compare_sessions(current_id: str, previous_id: str):
     """Compare two analysed sessions per angle."""
     return ok(reports.compare_sessions(current_user().id, current_id, previous_id))
 
 
 @bp.put("/baseline")
-def set_baseline():
+@spec.validate(resp=Response(HTTP_200=Ok[BaselineOut], **ERRORS), tags=TAGS)
+def set_baseline(json: BaselineChoice):
     """Pick the session later sessions are compared with."""
-    session = reports.set_baseline(current_user().id, json_body().get("session_id"))
-    return ok({"baseline_session_id": str(session.id), "created_at": session.created_at.isoformat()})
+    session = reports.set_baseline(current_user().id, json.session_id)
+    return ok(BaselineOut(baseline_session_id=str(session.id), created_at=session.created_at.isoformat()))

@@ -1,13 +1,18 @@
 """Account routes: register, login, logout, me."""
 
 from flask import Blueprint, g
+from spectree import Response
 
-from ..extensions import limiter
-from ..serializers import token_json, user_json
+from ..extensions import limiter, spec
+from ..schemas.common import ErrorBody, Ok
+from ..schemas.requests import Credentials
+from ..schemas.resources import LoggedOut, TokenOut, UserOut
+from ..serializers import token_out, user_out
 from ..services import accounts
-from .common import config, current_user, json_body, ok, public
+from .common import config, current_user, ok, public
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+TAGS = ("account",)
 
 
 def _auth_limit() -> str:
@@ -17,31 +22,31 @@ def _auth_limit() -> str:
 @bp.post("/register")
 @public
 @limiter.limit(_auth_limit)
-def register():
+@spec.validate(resp=Response(HTTP_201=Ok[TokenOut], HTTP_409=ErrorBody, HTTP_429=ErrorBody), tags=TAGS, security={})
+def register(json: Credentials):
     """Create an account and return a token."""
-    body = json_body()
-    issued = accounts.register(body.get("email"), body.get("password"), config("TOKEN_TTL_HOURS"))
-    return ok(token_json(issued), 201)
+    return ok(token_out(accounts.register(json.email, json.password, config("TOKEN_TTL_HOURS"))), 201)
 
 
 @bp.post("/login")
 @public
 @limiter.limit(_auth_limit)
-def login():
+@spec.validate(resp=Response(HTTP_200=Ok[TokenOut], HTTP_401=ErrorBody, HTTP_429=ErrorBody), tags=TAGS, security={})
+def login(json: Credentials):
     """Exchange email and password for a token."""
-    body = json_body()
-    issued = accounts.login(body.get("email"), body.get("password"), config("TOKEN_TTL_HOURS"))
-    return ok(token_json(issued))
+    return ok(token_out(accounts.login(json.email, json.password, config("TOKEN_TTL_HOURS"))))
 
 
 @bp.post("/logout")
+@spec.validate(resp=Response(HTTP_200=Ok[LoggedOut], HTTP_401=ErrorBody), tags=TAGS)
 def logout():
     """Revoke the token used for this request."""
     accounts.logout(g.token)
-    return ok({"logged_out": True})
+    return ok(LoggedOut())
 
 
 @bp.get("/me")
+@spec.validate(resp=Response(HTTP_200=Ok[UserOut], HTTP_401=ErrorBody), tags=TAGS)
 def me():
     """The caller's account."""
-    return ok(user_json(current_user()))
+    return ok(user_out(current_user()))

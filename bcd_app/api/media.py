@@ -1,61 +1,82 @@
 """The original frontend's session and preview paths, and the signed image URLs they hand out."""
 
 from flask import Blueprint, Response, url_for
+from spectree import Response as Responses
 
+from ..extensions import spec
+from ..schemas.common import ErrorBody
+from ..schemas.resources import BareSuccess, Preview, Previews, SessionInfo, Thumbnails
 from ..services import images, sessions
 from .common import config, current_user, public
 
 bp = Blueprint("media", __name__)
+TAGS = ("media",)
+NOT_FOUND = {"HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 
 
-def _preview(image_id, variant: str = "full") -> dict:
-    token = images.sign_preview(config("SECRET_KEY"), image_id, variant)
-    return {
-        "preview_url": url_for("api.media.image_file", token=token),
-        "expires_in": config("PREVIEW_URL_TTL_SECONDS"),
-    }
+def absolute_url(endpoint: str, **values: str) -> str:
+    """A URL on the API's own origin (PUBLIC_BASE_URL, else the request's host), usable as is from another site."""
+    path = url_for(endpoint, **values)
+    base = config("PUBLIC_BASE_URL")
+    return f"{base.rstrip('/')}{path}" if base else url_for(endpoint, _external=True, **values)
+
+
+def _preview(image, variant: str = "full") -> Preview:
+    token = images.sign_preview(config("SECRET_KEY"), image.id, variant)
+    return Preview(
+        preview_url=absolute_url("api.media.image_file", token=token),
+        expires_in=config("PREVIEW_URL_TTL_SECONDS"),
+        image_type=image.angle,
+        image_id=str(image.id),
+    )
 
 
 @bp.get("/session-info/<session_id>")
+@spec.validate(resp=Responses(HTTP_200=SessionInfo, **NOT_FOUND), tags=TAGS)
 def session_info(session_id: str):
     """Where a session stands among the caller's sessions (bare object, as the frontend reads it)."""
-    return sessions.session_info(current_user().id, session_id)
+    return SessionInfo(**sessions.session_info(current_user().id, session_id))
 
 
 @bp.get("/image-preview/<session_id>/<angle>")
+@spec.validate(resp=Responses(HTTP_200=Previews, HTTP_400=ErrorBody, **NOT_FOUND), tags=TAGS)
 def image_preview(session_id: str, angle: str):
-    """Short-lived signed URLs for a session's photos of one angle."""
+    """Short-lived signed URLs for a session's photos of one angle (bare)."""
     session = sessions.get_owned_session(current_user().id, session_id)
-    found = images.session_images(session, images.check_angle(angle))
-    previews = [{**_preview(image.id), "image_type": image.angle, "image_id": str(image.id)} for image in found]
-    return {"images": previews, "count": len(previews)}
+    previews = [_preview(image) for image in images.session_images(session, images.check_angle(angle))]
+    return Previews(images=previews, count=len(previews))
 
 
 @bp.get("/session-thumbnails/<session_id>")
+@spec.validate(resp=Responses(HTTP_200=Thumbnails, **NOT_FOUND), tags=TAGS)
 def session_thumbnails(session_id: str):
-    """Signed thumbnail URLs for every photo of a session."""
+    """Signed thumbnail URLs for every photo of a session (bare)."""
     session = sessions.get_owned_session(current_user().id, session_id)
-    thumbnails = [
-        {**_preview(image.id, "thumb"), "image_type": image.angle, "image_id": str(image.id)}
-        for image in session.images
-    ]
-    return {"session_id": str(session.id), "thumbnails": thumbnails, "count": len(thumbnails)}
+    thumbnails = [_preview(image, "thumb") for image in session.images]
+    return Thumbnails(session_id=str(session.id), thumbnails=thumbnails, count=len(thumbnails))
 
 
 @bp.delete("/delete-session/<session_id>")
+@spec.validate(resp=Responses(HTTP_200=BareSuccess, **NOT_FOUND), tags=TAGS)
 def delete_session(session_id: str):
-    """Delete a session with its photos, analyses and vectors."""
+    """Delete a session with its photos, analyses and vectors (bare)."""
     sessions.delete_session(current_user().id, session_id, config("UPLOAD_DIR"))
-    return {"success": True}
+    return BareSuccess()
+
+
+def signed_image(data: bytes, mimetype: str) -> Response:
+    """An image behind a signed URL: embeddable from another site (the signature is the capability), never cached."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
 
 
 @bp.get("/image-file/<token>")
 @public
+@spec.validate(resp=Responses("HTTP_200", HTTP_404=ErrorBody), tags=TAGS, security={})
 def image_file(token: str):
     """Serve the photo a signed, unexpired token names (no bearer header needed)."""
     image, variant = images.open_preview(config("SECRET_KEY"), token, config("PREVIEW_URL_TTL_SECONDS"))
-    response = Response(images.preview_bytes(config("UPLOAD_DIR"), image, variant), mimetype="image/jpeg")
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Cross-Origin-Resource-Policy"] = "same-site"
-    return response
+    return signed_image(images.preview_bytes(config("UPLOAD_DIR"), image, variant), "image/jpeg")

@@ -1,14 +1,20 @@
 """Capture-session and image routes."""
 
 from flask import Blueprint, request
+from spectree import Response
 
-from ..extensions import limiter
-from ..serializers import image_json, session_json
+from ..extensions import limiter, spec
+from ..schemas.common import ErrorBody, Ok
+from ..schemas.requests import NewSession, PageQuery, UploadForm
+from ..schemas.resources import Deleted, SessionOut, SessionPage, UploadedImage
+from ..serializers import image_fields, session_out
 from ..services import images, sessions
 from ..services.quality import QualityThresholds
-from .common import config, current_user, json_body, ok, page_args
+from .common import config, current_user, ok
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
+TAGS = ("sessions",)
+SESSION_RESPONSES = {"HTTP_200": Ok[SessionOut], "HTTP_400": ErrorBody, "HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 
 
 def _upload_limit() -> str:
@@ -20,42 +26,51 @@ def _user_key() -> str:
 
 
 @bp.post("")
-def create_session():
+@spec.validate(resp=Response(HTTP_201=Ok[SessionOut], HTTP_401=ErrorBody), tags=TAGS)
+def create_session(json: NewSession):
     """Start a capture session."""
-    body = json_body()
-    session = sessions.create_session(current_user().id, body.get("session_type"), body.get("notes"))
-    return ok(session_json(session, with_images=True), 201)
+    session = sessions.create_session(current_user().id, json.session_type, json.notes)
+    return ok(session_out(session, with_images=True), 201)
 
 
 @bp.get("")
-def list_sessions():
+@spec.validate(resp=Response(HTTP_200=Ok[SessionPage], HTTP_401=ErrorBody), tags=TAGS)
+def list_sessions(query: PageQuery):
     """The caller's sessions, newest first, paginated."""
-    page, per_page = page_args()
-    listing = sessions.list_sessions(current_user().id, page, per_page)
+    listing = sessions.list_sessions(current_user().id, query.page, query.per_page)
     return ok(
-        {
-            "sessions": [session_json(session) for session in listing.items],
-            "page": listing.page,
-            "per_page": listing.per_page,
-            "total": listing.total,
-        }
+        SessionPage(
+            sessions=[session_out(session) for session in listing.items],
+            page=listing.page,
+            per_page=listing.per_page,
+            total=listing.total,
+        )
     )
 
 
 @bp.get("/<session_id>")
+@spec.validate(resp=Response(**SESSION_RESPONSES), tags=TAGS)
 def get_session(session_id: str):
     """One session with its images and their quality."""
-    return ok(session_json(sessions.get_owned_session(current_user().id, session_id), with_images=True))
+    return ok(session_out(sessions.get_owned_session(current_user().id, session_id), with_images=True))
 
 
 @bp.post("/<session_id>/complete")
+@spec.validate(resp=Response(**SESSION_RESPONSES), tags=TAGS)
 def complete_session(session_id: str):
     """Mark a session completed once it has enough angles."""
-    return ok(session_json(sessions.complete_session(current_user().id, session_id), with_images=True))
+    return ok(session_out(sessions.complete_session(current_user().id, session_id), with_images=True))
 
 
+# The multipart body is read by the view (a file is not a JSON value); the model documents it.
 @bp.post("/<session_id>/images")
 @limiter.limit(_upload_limit, key_func=_user_key)
+@spec.validate(
+    form=UploadForm,
+    resp=Response(HTTP_201=Ok[UploadedImage], HTTP_404=ErrorBody, HTTP_409=ErrorBody, HTTP_413=ErrorBody),
+    tags=TAGS,
+    skip_validation=True,
+)
 def upload_image(session_id: str):
     """Store one photo of one angle and answer with its quality."""
     upload = request.files.get("file")
@@ -68,11 +83,12 @@ def upload_image(session_id: str):
         max_images=config("MAX_IMAGES_PER_SESSION"),
         thresholds=QualityThresholds().with_overrides(config("QUALITY_THRESHOLDS")),
     )
-    return ok({**image_json(stored.image), "hints": stored.quality.hints}, 201)
+    return ok(UploadedImage(**image_fields(stored.image), hints=stored.quality.hints), 201)
 
 
 @bp.delete("/<session_id>/images/<image_id>")
+@spec.validate(resp=Response(HTTP_200=Ok[Deleted], HTTP_404=ErrorBody, HTTP_409=ErrorBody), tags=TAGS)
 def delete_image(session_id: str, image_id: str):
     """Remove one photo."""
     images.delete_image(current_user().id, session_id, image_id, config("UPLOAD_DIR"))
-    return ok({"deleted": True})
+    return ok(Deleted())

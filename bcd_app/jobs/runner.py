@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from ..constants import JobStatus
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AnalysisLog
@@ -145,12 +146,12 @@ class JobRunner:
             recovered = queue.recover_expired(connection, max_attempts)
         for row in recovered:
             log.warning("job lease expired", extra={"job_id": str(row.id), "status": row.status})
-            if row.status == queue.FAILED:
+            if row.status == JobStatus.FAILED:
                 db.session.add(
                     AnalysisLog(
                         session_id=row.session_id,
                         user_id=row.user_id,
-                        status=queue.FAILED,
+                        status=JobStatus.FAILED,
                         attempt=row.attempts,
                         processing_time=0.0,
                         error="worker_lost: the analysis stopped responding",
@@ -181,7 +182,7 @@ class JobRunner:
     def _run(self, job: queue.Claimed) -> None:
         config = self.app.config
         started = time.perf_counter()
-        status, error_code, message = queue.COMPLETED, None, None
+        status, error_code, message = JobStatus.COMPLETED, None, None
         try:
             with self.app.app_context():
                 settings = AnalysisSettings(
@@ -192,15 +193,15 @@ class JobRunner:
                     analyze_session(job.session_id, settings, self._progress(job.id), commit=False)
                 except FileNotFoundError:
                     db.session.rollback()
-                    status, error_code = queue.FAILED, "image_missing"
+                    status, error_code = JobStatus.FAILED, "image_missing"
                     message = "An image of this session could not be read from storage."
                 except ApiError as exc:
                     db.session.rollback()
-                    status, error_code, message = queue.FAILED, exc.code, exc.message
+                    status, error_code, message = JobStatus.FAILED, exc.code, exc.message
                 except TRANSIENT_ERRORS as exc:
                     db.session.rollback()
                     retry = job.attempts < config["JOB_MAX_ATTEMPTS"]
-                    status = queue.QUEUED if retry else queue.FAILED
+                    status = JobStatus.QUEUED if retry else JobStatus.FAILED
                     error_code, message = (
                         "transient_error",
                         f"{type(exc).__name__} while analysing; "
@@ -209,7 +210,7 @@ class JobRunner:
                 except Exception as exc:
                     db.session.rollback()
                     log.exception("analysis failed", extra={"job_id": str(job.id)})
-                    status, error_code = queue.FAILED, "analysis_error"
+                    status, error_code = JobStatus.FAILED, "analysis_error"
                     message = f"The analysis could not be completed ({type(exc).__name__})."
                 self._record(job, status, error_code, message, time.perf_counter() - started)
         finally:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import delete, func, select
 
-from ..constants import ANGLES, SESSION_COMPLETED
+from ..constants import ANGLES, MIRROR_PAIR, SessionStatus
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..models import (
@@ -20,11 +20,24 @@ from ..models import (
     SessionAnalysis,
     SessionEmbedding,
 )
+from ..schemas.analysis import (
+    AnalysisResult,
+    AngleResult,
+    BaselineUsed,
+    ConfidenceComponents,
+    ImageQuality,
+    ImageQualityReport,
+    ImageQualitySummary,
+    LayerComparison,
+    ModelUsed,
+    Scores,
+)
+from ..schemas.analysis import SessionAnalysis as SessionAnalysisBody
 from . import comparison, confidence, interpretation, preprocessing, quality, storage
-from .embeddings import embedder, normalise
+from .embeddings import ModelInfo, embedder, normalise
 from .images import QUALITY_COLUMNS
 
-ANALYSIS_VERSION = "2.0"
+ANALYSIS_VERSION = "3.0"
 TREND_SESSIONS = 5
 # Preference order of the layer a summary speaks of.
 SUMMARY_LAYERS = ("baseline", "previous")
@@ -38,6 +51,16 @@ class AnalysisSettings:
 
     upload_dir: str
     thresholds: quality.QualityThresholds = field(default_factory=quality.QualityThresholds)
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A session's vectors: per image, per angle, the session's, and the mirrored right view's."""
+
+    images: np.ndarray
+    angles: dict[str, np.ndarray]
+    session: np.ndarray
+    mirrored_right: np.ndarray | None
 
 
 def _no_progress(done: int, total: int, stage: str) -> None:
@@ -61,22 +84,24 @@ def baseline_session_id(user_id: uuid.UUID, model_version: str) -> uuid.UUID | N
 
 
 def _history(session: CaptureSession) -> confidence.History:
-    row = db.session.execute(
-        select(
-            func.count(func.distinct(Image.session_id)),
-            func.avg(Image.brightness),
-            func.avg(Image.image_quality_score),
-        )
-        .join(CaptureSession, CaptureSession.id == Image.session_id)
-        .join(SessionAnalysis, SessionAnalysis.session_id == CaptureSession.id)
+    """Earlier analysed sessions: how many, their mean brightness and their mean session quality."""
+    earlier = (
+        select(SessionAnalysis.session_id, SessionAnalysis.session_quality_score)
+        .join(CaptureSession, CaptureSession.id == SessionAnalysis.session_id)
         .where(CaptureSession.user_id == session.user_id, CaptureSession.created_at < session.created_at)
-    ).one()
-    return confidence.History(sessions=row[0] or 0, brightness=float(row[1] or 0), quality=float(row[2] or 0))
+        .subquery()
+    )
+    count, mean_quality = db.session.execute(select(func.count(), func.avg(earlier.c.session_quality_score))).one()
+    brightness = db.session.scalar(
+        select(func.avg(Image.brightness)).where(Image.session_id.in_(select(earlier.c.session_id)))
+    )
+    return confidence.History(sessions=count or 0, brightness=float(brightness or 0), quality=float(mean_quality or 0))
 
 
-def _trend_score(session: CaptureSession, change_score: float | None) -> float | None:
-    earlier = db.session.scalars(
-        select(SessionAnalysis.change_score)
+def _trend_score(session: CaptureSession, change_score: float | None, trust: float) -> float | None:
+    """Confidence-weighted mean change of this session and the user's last few: a shaky photo counts less."""
+    earlier = db.session.execute(
+        select(SessionAnalysis.change_score, SessionAnalysis.analysis_confidence_score)
         .join(CaptureSession, CaptureSession.id == SessionAnalysis.session_id)
         .where(
             CaptureSession.user_id == session.user_id,
@@ -86,13 +111,14 @@ def _trend_score(session: CaptureSession, change_score: float | None) -> float |
         .order_by(CaptureSession.created_at.desc())
         .limit(TREND_SESSIONS - 1)
     ).all()
-    scores = [s for s in [change_score, *earlier] if s is not None]
-    return round(float(np.mean(scores)), 4) if scores else None
+    pairs = [(s, w) for s, w in [(change_score, trust), *earlier] if s is not None]
+    weights = np.array([max(w, 0.05) for _, w in pairs])
+    return _round(float(np.average([s for s, _ in pairs], weights=weights))) if pairs else None
 
 
 def _prepare_images(
     images: list[Image], settings: AnalysisSettings, progress: Progress
-) -> tuple[list[quality.ImageQuality], np.ndarray]:
+) -> tuple[list[ImageQuality], np.ndarray]:
     qualities, inputs = [], []
     for done, image in enumerate(images, start=1):
         data = storage.read(settings.upload_dir, image.storage_key)
@@ -105,22 +131,30 @@ def _prepare_images(
     return qualities, np.stack(inputs)
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 4)
+def _embed(images: list[Image], inputs: np.ndarray, by_angle: dict[str, list[int]]) -> Embedded:
+    """One batch through the model: every image, plus the right view mirrored when the left is there too."""
+    left, right = MIRROR_PAIR
+    mirror_idx = by_angle.get(right, []) if left in by_angle else []
+    # Flip the width axis of CHW inputs: the right view as the left one would look.
+    batch = np.concatenate([inputs, inputs[mirror_idx, :, :, ::-1]]) if mirror_idx else inputs
+    vectors = embedder.embed(batch)
+    image_vectors = vectors[: len(images)]
+    angles = {angle: normalise(image_vectors[idx].mean(axis=0)) for angle, idx in by_angle.items()}
+    mirrored = normalise(vectors[len(images) :].mean(axis=0)) if mirror_idx else None
+    return Embedded(image_vectors, angles, normalise(np.mean(list(angles.values()), axis=0)), mirrored)
 
 
-def _layer_json(distance: float | None) -> dict:
-    return {
-        "distance": _round(distance),
-        "variation_level": interpretation.variation_level(distance),
-        "available": distance is not None,
-    }
+def _symmetry(embedded: Embedded) -> float | None:
+    """Cosine distance of the left view to the mirrored right view, in [0, 1]; 0 = mirror images."""
+    if embedded.mirrored_right is None:
+        return None
+    return _round(float(np.clip(1.0 - embedded.angles[MIRROR_PAIR[0]] @ embedded.mirrored_right, 0.0, 1.0)))
 
 
 def analyze_session(
     session_id: uuid.UUID, settings: AnalysisSettings, progress: Progress = _no_progress, *, commit: bool = True
-) -> dict:
-    """Analyse a completed session and store the complete result; returns the result body.
+) -> AnalysisResult:
+    """Analyse a completed session and store the complete result; returns it.
 
     With commit=False the caller commits, so the job's final state lands in the same transaction.
     """
@@ -128,7 +162,7 @@ def analyze_session(
     session = db.session.get(CaptureSession, session_id)
     if session is None:
         raise NotFound("Session not found.")
-    if session.status != SESSION_COMPLETED:
+    if session.status != SessionStatus.COMPLETED:
         raise Conflict("Only a completed session can be analysed.", code="session_not_completed")
     images = sorted(session.images, key=lambda i: (ANGLES.index(i.angle), i.created_at))
     if not images:
@@ -136,29 +170,29 @@ def analyze_session(
 
     qualities, inputs = _prepare_images(images, settings, progress)
     progress(len(images), len(images), "embedding")
-    vectors = embedder.embed(inputs)
-    model = embedder.info()
-
     by_angle: dict[str, list[int]] = {}
     for index, image in enumerate(images):
         by_angle.setdefault(image.angle, []).append(index)
-    angle_vectors = {angle: normalise(vectors[idx].mean(axis=0)) for angle, idx in by_angle.items()}
-    session_vector = normalise(np.mean(list(angle_vectors.values()), axis=0))
+    embedded = _embed(images, inputs, by_angle)
+    model = embedder.info()
 
     progress(len(images), len(images), "comparing")
-    _replace_vectors(session, images, vectors, angle_vectors, session_vector, model)
+    _replace_vectors(session, images, embedded, model)
     baseline_id = baseline_session_id(session.user_id, model.version)
     ref = comparison.SessionRef(session.id, session.user_id, session.created_at)
     distances = comparison.layer_distances(ref, baseline_id, model.version)
-    result = _build_result(session, images, qualities, by_angle, distances, baseline_id, model, settings)
-    result["processing_time_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    overall = comparison.session_distance(session.id, baseline_id, model.version)
+    result = _build_result(
+        session, images, qualities, by_angle, distances, overall, _symmetry(embedded), baseline_id, model, settings
+    )
+    result = result.model_copy(update={"processing_time_ms": round((time.perf_counter() - started) * 1000, 1)})
     _store_result(session, result, model.version)
     if commit:
         db.session.commit()
     return result
 
 
-def _replace_vectors(session, images, vectors, angle_vectors, session_vector, model) -> None:
+def _replace_vectors(session: CaptureSession, images: list[Image], embedded: Embedded, model: ModelInfo) -> None:
     """Delete this session's vectors of this model version and write the new ones (same transaction)."""
     image_ids = [image.id for image in images]
     db.session.execute(
@@ -170,40 +204,59 @@ def _replace_vectors(session, images, vectors, angle_vectors, session_vector, mo
         db.session.execute(delete(table).where(table.session_id == session.id, table.model_version == model.version))
     meta = {"model_name": model.name, "model_version": model.version, "dim": model.dim}
     db.session.add_all(
-        ImageEmbedding(image_id=image.id, model_version=model.version, embedding=vectors[i])
+        ImageEmbedding(image_id=image.id, model_version=model.version, embedding=embedded.images[i])
         for i, image in enumerate(images)
     )
     db.session.add_all(
         AngleEmbedding(session_id=session.id, user_id=session.user_id, angle=angle, embedding=vector, **meta)
-        for angle, vector in angle_vectors.items()
+        for angle, vector in embedded.angles.items()
     )
-    db.session.add(SessionEmbedding(session_id=session.id, user_id=session.user_id, embedding=session_vector, **meta))
+    db.session.add(SessionEmbedding(session_id=session.id, user_id=session.user_id, embedding=embedded.session, **meta))
     db.session.flush()
 
 
-def _build_result(session, images, qualities, by_angle, distances, baseline_id, model, settings) -> dict:
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def _layer(distance: float | None) -> LayerComparison:
+    return LayerComparison(
+        distance=_round(distance),
+        variation_level=interpretation.variation_level(distance),
+        available=distance is not None,
+    )
+
+
+def _angle_result(angle, idx, images, qualities, layers, symmetry, thresholds) -> AngleResult:
+    summary_layer = next((name for name in SUMMARY_LAYERS if layers[name] is not None), None)
+    change = layers["baseline"]
+    return AngleResult(
+        angle_type=angle,
+        change_score=_round(change),
+        variation_level=interpretation.variation_level(change),
+        angle_quality_score=quality.angle_quality_score([qualities[i] for i in idx], thresholds),
+        image_count=len(idx),
+        image_quality=[ImageQualityReport(image_id=str(images[i].id), **qualities[i].model_dump()) for i in idx],
+        comparisons={name: _layer(layers[name]) for name in comparison.LAYERS},
+        summary=interpretation.angle_summary(angle, summary_layer, layers[summary_layer] if summary_layer else None),
+        symmetry_score=symmetry if angle in MIRROR_PAIR else None,
+    )
+
+
+def _build_result(
+    session, images, qualities, by_angle, distances, overall, symmetry, baseline_id, model, settings
+) -> AnalysisResult:
     thresholds = settings.thresholds
-    per_angle = []
-    quality_by_angle = {angle: [qualities[i] for i in idx] for angle, idx in by_angle.items()}
-    for angle, idx in by_angle.items():
-        layers = distances.get(angle, {layer: None for layer in comparison.LAYERS})
-        layer = next((name for name in SUMMARY_LAYERS if layers[name] is not None), None)
-        change = layers["baseline"]
-        per_angle.append(
-            {
-                "angle_type": angle,
-                "change_score": _round(change),
-                "variation_level": interpretation.variation_level(change),
-                "angle_quality_score": quality.angle_quality_score(quality_by_angle[angle], thresholds),
-                "image_count": len(idx),
-                "image_quality": [{"image_id": str(images[i].id), **qualities[i].as_dict()} for i in idx],
-                "comparisons": {name: _layer_json(layers[name]) for name in comparison.LAYERS},
-                "summary": interpretation.angle_summary(angle, layer, layers[layer] if layer else None),
-            }
-        )
-    changes = [a["change_score"] for a in per_angle if a["change_score"] is not None]
-    change_score = _round(np.mean(changes)) if changes else None
-    session_quality, consistency = quality.session_quality_score(quality_by_angle, thresholds)
+    no_layers = dict.fromkeys(comparison.LAYERS)
+    per_angle = [
+        _angle_result(angle, idx, images, qualities, distances.get(angle, no_layers), symmetry, thresholds)
+        for angle, idx in by_angle.items()
+    ]
+    changes = [a.change_score for a in per_angle if a.change_score is not None]
+    angle_aware = _round(np.mean(changes)) if changes else None
+    session_quality, consistency = quality.session_quality_score(
+        {angle: [qualities[i] for i in idx] for angle, idx in by_angle.items()}, thresholds
+    )
     history = _history(session)
     trust = confidence.analysis_confidence(
         image_scores=[q.image_quality_score for q in qualities],
@@ -213,94 +266,101 @@ def _build_result(session, images, qualities, by_angle, distances, baseline_id, 
         angle_consistency=consistency,
         history=history,
     )
-    used = [name for name in comparison.LAYERS if any(a["comparisons"][name]["available"] for a in per_angle)]
+    used = [name for name in comparison.LAYERS if any(a.comparisons[name].available for a in per_angle)]
     summary_layer = next((name for name in SUMMARY_LAYERS if name in used), None)
-    level = interpretation.variation_level(change_score)
+    # Words speak of the angle-aware score: one view's change is not averaged away by the others.
+    level = interpretation.variation_level(
+        angle_aware if summary_layer == "baseline" else _mean_distance(per_angle, summary_layer)
+    )
     baseline = db.session.get(CaptureSession, baseline_id) if baseline_id and baseline_id != session.id else None
-    return {
-        "session_id": str(session.id),
-        "is_first_session": history.sessions == 0 and not used,
-        "from_cache": False,
-        "scores": {
-            "change_score": change_score,
-            "variation_level": level,
-            "trend_score": _trend_score(session, change_score),
-            "analysis_confidence_score": trust.score,
-            "session_quality_score": session_quality,
-            "analysis_version": ANALYSIS_VERSION,
-        },
-        "session_analysis": {
-            "per_angle": per_angle,
-            "overall_summary": interpretation.overall_summary(
-                level if summary_layer == "baseline" else _level_of_layer(per_angle, summary_layer),
-                summary_layer,
-                len(per_angle),
-                trust.components["all_images_low_confidence"],
-            ),
-        },
-        "image_quality_summary": {
-            "session_quality_score": session_quality,
-            "analysis_confidence_score": trust.score,
-            "consistency_score": consistency,
-            "low_quality_angles": sorted(a["angle_type"] for a in per_angle if a["angle_quality_score"] < 0.5),
-            "blurry_images_count": sum(q.is_blurry for q in qualities),
-            "low_confidence_images_count": sum(q.low_confidence for q in qualities),
-            "total_images": len(qualities),
-        },
-        "baseline_used": {"session_id": str(baseline.id), "created_at": baseline.created_at.isoformat()}
+    all_low = trust.components["all_images_low_confidence"]
+    return AnalysisResult(
+        session_id=str(session.id),
+        is_first_session=history.sessions == 0 and not used,
+        from_cache=False,
+        scores=Scores(
+            change_score=_round(overall),
+            variation_level=interpretation.variation_level(overall),
+            trend_score=_trend_score(session, _round(overall), trust.score),
+            angle_aware_score=angle_aware,
+            angle_aware_variation_level=interpretation.variation_level(angle_aware),
+            symmetry_score=symmetry,
+            analysis_confidence_score=trust.score,
+            session_quality_score=session_quality,
+            analysis_version=ANALYSIS_VERSION,
+        ),
+        session_analysis=SessionAnalysisBody(
+            per_angle=per_angle,
+            overall_summary=interpretation.overall_summary(level, summary_layer, len(per_angle), all_low),
+        ),
+        interpretation=interpretation.interpret(
+            level=level,
+            layer=summary_layer,
+            angle_count=len(per_angle),
+            confidence=trust.score,
+            analysed_sessions=history.sessions + 1,
+            angle_mismatch=False,
+            all_low_confidence=all_low,
+        ),
+        localized_insights=[],
+        image_quality_summary=ImageQualitySummary(
+            session_quality_score=session_quality,
+            analysis_confidence_score=trust.score,
+            consistency_score=consistency,
+            low_quality_angles=sorted(a.angle_type for a in per_angle if a.angle_quality_score < 0.5),
+            blurry_images_count=sum(q.is_blurry for q in qualities),
+            low_confidence_images_count=sum(q.low_confidence for q in qualities),
+            total_images=len(qualities),
+        ),
+        baseline_used=BaselineUsed(session_id=str(baseline.id), created_at=baseline.created_at.isoformat())
         if baseline and "baseline" in used
         else None,
-        "comparison_layers_used": used,
-        "confidence_components": trust.components,
-        "model": {"name": model.name, "version": model.version, "dim": model.dim},
-    }
+        comparison_layers_used=used,
+        confidence_components=ConfidenceComponents.model_validate(trust.components),
+        model=ModelUsed(name=model.name, version=model.version, dim=model.dim),
+        processing_time_ms=0.0,
+    )
 
 
-def _level_of_layer(per_angle: list[dict], layer: str | None) -> str | None:
+def _mean_distance(per_angle: list[AngleResult], layer: str | None) -> float | None:
     if layer is None:
         return None
-    distances = [a["comparisons"][layer]["distance"] for a in per_angle if a["comparisons"][layer]["available"]]
-    return interpretation.variation_level(float(np.mean(distances))) if distances else None
+    distances = [a.comparisons[layer].distance for a in per_angle if a.comparisons[layer].available]
+    return float(np.mean(distances)) if distances else None
 
 
-def _store_result(session: CaptureSession, result: dict, model_version: str) -> None:
-    """Replace the session's analysis rows with this result (one transaction with the vectors)."""
+def _store_result(session: CaptureSession, result: AnalysisResult, model_version: str) -> None:
+    """Replace the session's analysis rows with this result (one transaction with the vectors).
+
+    The JSON is the result's one rendering; the columns beside it are the index that history,
+    trend, confidence and compare-sessions query.
+    """
     db.session.execute(delete(AngleAnalysis).where(AngleAnalysis.session_id == session.id))
     db.session.execute(delete(SessionAnalysis).where(SessionAnalysis.session_id == session.id))
-    scores, summary = result["scores"], result["image_quality_summary"]
+    scores = result.scores
     db.session.add(
         SessionAnalysis(
             session_id=session.id,
             user_id=session.user_id,
-            change_score=scores["change_score"],
-            variation_level=scores["variation_level"],
-            trend_score=scores["trend_score"],
-            analysis_confidence_score=scores["analysis_confidence_score"],
-            session_quality_score=scores["session_quality_score"],
-            consistency_score=summary["consistency_score"],
-            baseline_session_id=uuid.UUID(result["baseline_used"]["session_id"]) if result["baseline_used"] else None,
+            change_score=scores.change_score,
+            analysis_confidence_score=scores.analysis_confidence_score,
+            session_quality_score=scores.session_quality_score,
             model_version=model_version,
-            analysis_version=scores["analysis_version"],
-            processing_time_ms=result["processing_time_ms"],
-            result=result,
+            result=result.model_dump(mode="json"),
         )
     )
     db.session.add_all(
         AngleAnalysis(
             session_id=session.id,
-            angle=angle["angle_type"],
-            change_score=angle["change_score"],
-            variation_level=angle["variation_level"],
-            angle_quality_score=angle["angle_quality_score"],
-            image_count=angle["image_count"],
-            comparisons=angle["comparisons"],
-            summary=angle["summary"],
+            angle=angle.angle_type,
+            change_score=angle.change_score,
+            angle_quality_score=angle.angle_quality_score,
         )
-        for angle in result["session_analysis"]["per_angle"]
+        for angle in result.session_analysis.per_angle
     )
 
 
-def stored_result(session_id: uuid.UUID) -> dict | None:
-    """The stored result body, marked as read from cache; None when not analysed."""
-    row = db.session.scalar(select(SessionAnalysis).where(SessionAnalysis.session_id == session_id))
-    return None if row is None else {**row.result, "from_cache": True}
+def stored_result(session_id: uuid.UUID, *, from_cache: bool = True) -> AnalysisResult | None:
+    """The stored result (from_cache False when it was just computed for the asking request); None when not analysed."""
+    stored = db.session.scalar(select(SessionAnalysis.result).where(SessionAnalysis.session_id == session_id))
+    return None if stored is None else AnalysisResult.model_validate({**stored, "from_cache": from_cache})

@@ -53,6 +53,15 @@ _PAIR_SQL = text(
 )
 
 
+_SESSION_SQL = text(
+    """
+    SELECT c.embedding <=> b.embedding FROM session_embeddings c JOIN session_embeddings b
+      ON b.session_id = :other_id AND b.model_version = c.model_version
+    WHERE c.session_id = :session_id AND c.model_version = :model_version AND c.session_id <> b.session_id
+    """
+)
+
+
 @dataclass(frozen=True)
 class SessionRef:
     """The few facts about a session the comparisons need."""
@@ -89,3 +98,13 @@ def pair_distances(current_id: uuid.UUID, other_id: uuid.UUID, model_version: st
         _PAIR_SQL, {"current_id": current_id, "other_id": other_id, "model_version": model_version}
     )
     return {angle: float(distance) for angle, distance in rows}
+
+
+def session_distance(session_id: uuid.UUID, other_id: uuid.UUID | None, model_version: str) -> float | None:
+    """Cosine distance between two sessions' whole-session vectors; None for the same session or no other."""
+    if other_id is None:
+        return None
+    distance = db.session.scalar(
+        _SESSION_SQL, {"session_id": session_id, "other_id": other_id, "model_version": model_version}
+    )
+    return None if distance is None else float(distance)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from ..constants import ANGLES, SESSION_IN_PROGRESS
+from ..constants import ANGLES, SessionStatus
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models import CaptureSession, Image
@@ -51,7 +51,7 @@ def add_image(
     angle = check_angle(angle)
     if data is None:
         raise Invalid("A file field named 'file' is required.", code="missing_file")
-    if session.status != SESSION_IN_PROGRESS:
+    if session.status != SessionStatus.IN_PROGRESS:
         raise Conflict("The session is completed; start a new session to add photos.", code="session_completed")
     if image_count(session.id) >= max_images:
         raise Invalid(f"A session holds at most {max_images} images.", code="too_many_images")
@@ -113,7 +113,7 @@ def get_owned_image(user_id: uuid.UUID, session_id: object, image_id: object) ->
 def delete_image(user_id: uuid.UUID, session_id: object, image_id: object, upload_dir: str) -> None:
     """Remove one image row and its file."""
     image = get_owned_image(user_id, session_id, image_id)
-    if image.session.status != SESSION_IN_PROGRESS:
+    if image.session.status != SessionStatus.IN_PROGRESS:
         raise Conflict("Photos of a completed session cannot be removed one by one.", code="session_completed")
     key = image.storage_key
     db.session.delete(image)

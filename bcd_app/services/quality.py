@@ -1,10 +1,11 @@
 """Image, angle and session quality: blur, exposure, contrast, noise and consistency, each scored in [0, 1]."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
 
+from ..schemas.analysis import ImageQuality
 from . import preprocessing
 
 
@@ -77,32 +78,6 @@ class QualityThresholds:
 
 DEFAULT_THRESHOLDS = QualityThresholds()
 FULL_COVERAGE_ANGLES = 3
-
-
-@dataclass(frozen=True)
-class ImageQuality:
-    """Measures, flags and score of one image."""
-
-    blur_variance: float
-    blur_effect: float
-    brightness: float
-    contrast: float
-    clipped_dark: float
-    clipped_bright: float
-    noise_sigma: float
-    chroma_noise: float
-    blockiness: float
-    is_blurry: bool
-    is_too_dark: bool
-    is_too_bright: bool
-    low_confidence: bool
-    brightness_correction: float
-    image_quality_score: float
-    hints: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        """Plain-JSON form."""
-        return asdict(self)
 
 
 def _ramp(value: float, low: float, high: float) -> float:

@@ -3,59 +3,61 @@
 import uuid
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
-from ..constants import SESSION_COMPLETED
+from ..constants import ACTIVE_JOB_STATES, JobStatus, SessionStatus
 from ..errors import Conflict
 from ..extensions import db
-from ..jobs import queue
 from ..models import CaptureSession, SessionAnalysis
+from ..schemas.analysis import AnalysisResult, AnalysisStatus, AngleDelta, JobError, LayerDelta, SessionComparison
 from . import comparison, interpretation
 from .analysis import stored_result
 from .sessions import get_owned_session
+from .submissions import job_for
 
-# |delta| below this reads as no change in trend.
-TREND_TOLERANCE = 0.02
+HISTORY_LAYERS = ("rolling", "monthly", "lifetime")
+COMPARISON_METHOD = "per-angle cosine distance of EfficientNet-Lite0 embeddings, computed in PostgreSQL (pgvector)"
+# A first session is its own baseline: its change score, stored as null, is a distance of 0.
+_COMMON_ANGLES_SQL = text(
+    """
+    SELECT c.angle, coalesce(c.change_score, 0) AS current_score, coalesce(p.change_score, 0) AS previous_score,
+           least(c.angle_quality_score, p.angle_quality_score) AS weight
+    FROM angle_analysis c JOIN angle_analysis p ON p.angle = c.angle AND p.session_id = :previous_id
+    WHERE c.session_id = :current_id
+    ORDER BY c.angle
+    """
+)
 
 
-def analysis_status(user_id: uuid.UUID, session_id: object) -> dict:
+def analysis_status(user_id: uuid.UUID, session_id: object) -> AnalysisStatus:
     """processing / completed / failed / not_started, with progress, stage, attempts and error."""
     session = get_owned_session(user_id, session_id)
-    job = queue.job_for(session.id)
+    job = job_for(session.id)
     if job is None:
         analysed = db.session.scalar(select(SessionAnalysis.id).where(SessionAnalysis.session_id == session.id))
-        status = "completed" if analysed else "not_started"
-        return {
-            "session_id": str(session.id),
-            "status": status,
-            "progress": 1.0 if analysed else 0.0,
-            "stage": status,
-            "attempts": 0,
-            "error": None,
-            "updated_at": None,
-        }
-    status = "processing" if job.status in queue.ACTIVE else job.status
+        status = JobStatus.COMPLETED if analysed else "not_started"
+        return AnalysisStatus(
+            session_id=str(session.id),
+            status=status,
+            progress=1.0 if analysed else 0.0,
+            stage=status,
+            attempts=0,
+            error=None,
+            updated_at=None,
+        )
     progress = job.progress_done / job.progress_total if job.progress_total else 0.0
-    return {
-        "session_id": str(session.id),
-        "status": status,
-        "progress": 1.0 if job.status == queue.COMPLETED else round(progress, 3),
-        "stage": job.stage,
-        "attempts": job.attempts,
-        "error": {"code": job.error_code, "message": job.error_message} if job.status == queue.FAILED else None,
-        "updated_at": job.updated_at.isoformat(),
-    }
+    return AnalysisStatus(
+        session_id=str(session.id),
+        status="processing" if job.status in ACTIVE_JOB_STATES else job.status,
+        progress=1.0 if job.status == JobStatus.COMPLETED else round(progress, 3),
+        stage=job.stage,
+        attempts=job.attempts,
+        error=JobError(code=job.error_code, message=job.error_message) if job.status == JobStatus.FAILED else None,
+        updated_at=job.updated_at.isoformat(),
+    )
 
 
-def _trend(delta: float | None) -> str | None:
-    if delta is None:
-        return None
-    if abs(delta) < TREND_TOLERANCE:
-        return "stable"
-    return "increasing" if delta > 0 else "decreasing"
-
-
-def analysed_result(user_id: uuid.UUID, session_id: object) -> tuple[CaptureSession, dict]:
+def analysed_result(user_id: uuid.UUID, session_id: object) -> tuple[CaptureSession, AnalysisResult]:
     """The caller's session and its stored result; 409 when it has not been analysed."""
     session = get_owned_session(user_id, session_id)
     result = stored_result(session.id)
@@ -64,72 +66,79 @@ def analysed_result(user_id: uuid.UUID, session_id: object) -> tuple[CaptureSess
     return session, result
 
 
-def compare_sessions(user_id: uuid.UUID, current_id: object, previous_id: object) -> dict:
-    """Compare two analysed sessions of the caller per angle, in the original frontend's shape."""
+def compare_sessions(user_id: uuid.UUID, current_id: object, previous_id: object) -> SessionComparison:
+    """Compare two analysed sessions of the caller, over the angles both have, in the frontend's shape."""
     current, current_result = analysed_result(user_id, current_id)
     previous, previous_result = analysed_result(user_id, previous_id)
-    model_version = current_result["model"]["version"]
-    if previous_result["model"]["version"] != model_version:
+    model_version = current_result.model.version
+    if previous_result.model.version != model_version:
         raise Conflict("The two sessions were analysed by different model versions.", code="model_mismatch")
+    rows = db.session.execute(_COMMON_ANGLES_SQL, {"current_id": current.id, "previous_id": previous.id}).all()
+    if not rows:
+        raise Conflict("The two sessions have no angle in common to compare.", code="no_common_angles")
     distances = comparison.pair_distances(current.id, previous.id, model_version)
-    cur_angles = {a["angle_type"]: a for a in current_result["session_analysis"]["per_angle"]}
-    prev_angles = {a["angle_type"]: a for a in previous_result["session_analysis"]["per_angle"]}
-    per_angle = []
-    for angle, distance in distances.items():
-        cur_score, prev_score = cur_angles[angle]["change_score"], prev_angles[angle]["change_score"]
-        delta = None if cur_score is None or prev_score is None else round(cur_score - prev_score, 4)
-        per_angle.append(
-            {
-                "angle_type": angle,
-                "current_score": cur_score,
-                "previous_score": prev_score,
-                "delta": delta,
-                "embedding_distance": round(distance, 4),
-                "variation_level": interpretation.variation_level(distance),
-            }
+    per_angle = [
+        AngleDelta(
+            angle_type=row.angle,
+            current_score=round(row.current_score, 4),
+            previous_score=round(row.previous_score, 4),
+            delta=round(row.current_score - row.previous_score, 4),
+            embedding_distance=_round(distances.get(row.angle)),
+            variation_level=interpretation.variation_level(distances.get(row.angle)),
         )
-    deltas = [a["delta"] for a in per_angle if a["delta"] is not None]
-    overall_delta = round(float(np.mean(deltas)), 4) if deltas else None
-    mean_distance = float(np.mean(list(distances.values()))) if distances else None
-    body = {
-        "current_session_id": str(current.id),
-        "previous_session_id": str(previous.id),
-        "per_angle": per_angle,
-        "overall_delta": overall_delta,
-        "stability_index": None if mean_distance is None else round(1.0 - min(mean_distance, 1.0), 4),
-        "overall_trend": _trend(overall_delta),
-        "overall_variation_level": interpretation.variation_level(mean_distance),
-        "baseline_used": current_result["baseline_used"],
-        "comparison_layers_used": current_result["comparison_layers_used"],
-    }
-    for layer in ("rolling", "monthly", "lifetime"):
-        body[f"{layer}_baseline"] = _layer_delta(cur_angles, prev_angles, layer)
-    return body
-
-
-def _layer_delta(cur_angles: dict, prev_angles: dict, layer: str) -> dict:
-    pairs = [
-        (cur_angles[a]["comparisons"][layer]["distance"], prev_angles[a]["comparisons"][layer]["distance"])
-        for a in cur_angles.keys() & prev_angles.keys()
+        for row in rows
     ]
-    pairs = [(c, p) for c, p in pairs if c is not None and p is not None]
+    # Each angle counts as much as its weaker photo set is good: a blurred angle moves the total less.
+    weights = [max(row.weight, 0.05) for row in rows]
+    overall_delta = round(float(np.average([a.delta for a in per_angle], weights=weights)), 4)
+    mean_distance = float(np.mean(list(distances.values()))) if distances else None
+    return SessionComparison(
+        current_session_id=str(current.id),
+        previous_session_id=str(previous.id),
+        per_angle=per_angle,
+        overall_delta=overall_delta,
+        overall_trend=interpretation.trend(overall_delta),
+        comparison_method=COMPARISON_METHOD,
+        stability_index=None if mean_distance is None else round(1.0 - min(mean_distance, 1.0), 4),
+        overall_variation_level=interpretation.variation_level(mean_distance),
+        baseline_used=current_result.baseline_used,
+        comparison_layers_used=current_result.comparison_layers_used,
+        **{f"{layer}_baseline": _layer_delta(current_result, previous_result, layer) for layer in HISTORY_LAYERS},
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _layer_delta(current: AnalysisResult, previous: AnalysisResult, layer: str) -> LayerDelta:
+    """How far the current session's distance to a history layer moved since the previous session's.
+
+    A previous session with nothing earlier in that layer had nothing to differ from: 0.
+    """
+    before = {a.angle_type: a.comparisons[layer].distance for a in previous.session_analysis.per_angle}
+    pairs = [
+        (a.comparisons[layer].distance, before.get(a.angle_type) or 0.0)
+        for a in current.session_analysis.per_angle
+        if a.comparisons[layer].available and a.angle_type in before
+    ]
     if not pairs:
-        return {"delta": None, "trend": None, "variation_level": None, "available": False}
+        return LayerDelta(delta=None, trend=None, available=False)
     delta = round(float(np.mean([c - p for c, p in pairs])), 4)
-    return {
-        "delta": delta,
-        "trend": _trend(delta),
-        "variation_level": interpretation.variation_level(float(np.mean([c for c, _ in pairs]))),
-        "available": True,
-    }
+    return LayerDelta(delta=delta, trend=interpretation.trend(delta), available=True)
 
 
 def set_baseline(user_id: uuid.UUID, session_id: object) -> CaptureSession:
-    """Make one completed session of the caller their baseline."""
+    """Make one completed session of the caller their baseline; concurrent changes of one user run one at a time."""
+    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"baseline:{user_id}"})
     session = get_owned_session(user_id, session_id)
-    if session.status != SESSION_COMPLETED:
+    if session.status != SessionStatus.COMPLETED:
         raise Conflict("Only a completed session can be the baseline.", code="session_not_completed")
-    db.session.execute(update(CaptureSession).where(CaptureSession.user_id == user_id).values(is_baseline=False))
+    db.session.execute(
+        update(CaptureSession)
+        .where(CaptureSession.user_id == user_id, CaptureSession.is_baseline.is_(True), CaptureSession.id != session.id)
+        .values(is_baseline=False)
+    )
     session.is_baseline = True
     db.session.commit()
     return session

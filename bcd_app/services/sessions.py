@@ -5,13 +5,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from ..constants import MIN_ANGLES, SESSION_COMPLETED, SESSION_IN_PROGRESS, SESSION_TYPES
+from ..constants import MIN_ANGLES, SessionStatus
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import CaptureSession, Image, utcnow
 from . import storage
-
-MAX_NOTES_LENGTH = 2000
 
 
 def parse_id(raw: object) -> uuid.UUID:
@@ -33,13 +31,9 @@ def get_owned_session(user_id: uuid.UUID, session_id: object, *, for_update: boo
     return session
 
 
-def create_session(user_id: uuid.UUID, session_type: object, notes: object) -> CaptureSession:
-    """Start a capture session (status in_progress)."""
-    if session_type not in SESSION_TYPES:
-        raise Invalid(f"session_type must be one of: {', '.join(SESSION_TYPES)}.", code="invalid_session_type")
-    if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES_LENGTH):
-        raise Invalid(f"notes must be text of at most {MAX_NOTES_LENGTH} characters.", code="invalid_notes")
-    session = CaptureSession(user_id=user_id, session_type=session_type, status=SESSION_IN_PROGRESS, notes=notes)
+def create_session(user_id: uuid.UUID, session_type: str, notes: str | None) -> CaptureSession:
+    """Start a capture session (status in_progress); the API has validated the type and the notes."""
+    session = CaptureSession(user_id=user_id, session_type=session_type, status=SessionStatus.IN_PROGRESS, notes=notes)
     db.session.add(session)
     db.session.commit()
     return session
@@ -76,7 +70,7 @@ def angles_of(session: CaptureSession) -> set[str]:
 def complete_session(user_id: uuid.UUID, session_id: object) -> CaptureSession:
     """Mark a session completed once it has enough distinct angles."""
     session = get_owned_session(user_id, session_id, for_update=True)
-    if session.status == SESSION_COMPLETED:
+    if session.status == SessionStatus.COMPLETED:
         return session
     have = angles_of(session)
     need = MIN_ANGLES[session.session_type]
@@ -86,7 +80,7 @@ def complete_session(user_id: uuid.UUID, session_id: object) -> CaptureSession:
             f"it has {len(have)} ({', '.join(sorted(have)) or 'none'}).",
             code="not_enough_angles",
         )
-    session.status = SESSION_COMPLETED
+    session.status = SessionStatus.COMPLETED
     session.completed_at = utcnow()
     db.session.commit()
     return session

@@ -1,0 +1,158 @@
+"""Accounts, sessions, images and previews as the API returns them."""
+
+from typing import Literal
+
+from .common import Model
+
+
+class UserOut(Model):
+    """An account, without its password hash."""
+
+    id: str
+    email: str
+    created_at: str
+
+
+class TokenOut(Model):
+    """A freshly issued bearer token: the only moment its plain value exists."""
+
+    token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme's name, not a secret
+    expires_at: str
+    user: UserOut
+
+
+class StoredQuality(Model):
+    """An image's stored quality measures."""
+
+    blur_variance: float | None
+    brightness: float | None
+    contrast: float | None
+    clipped_dark: float | None
+    clipped_bright: float | None
+    noise_sigma: float | None
+    chroma_noise: float | None
+    blockiness: float | None
+    is_blurry: bool | None
+    is_too_dark: bool | None
+    is_too_bright: bool | None
+    low_confidence: bool | None
+    brightness_correction: float | None
+    image_quality_score: float | None
+
+
+class ImageOut(Model):
+    """An image: id, angle, size and its measured quality."""
+
+    id: str
+    angle: str
+    size_bytes: int
+    width: int
+    height: int
+    format: str
+    created_at: str
+    quality: StoredQuality
+
+
+class UploadedImage(ImageOut):
+    """An accepted upload, with retake hints."""
+
+    hints: list[str]
+
+
+class SessionOut(Model):
+    """A capture session; `images` only where one session is read."""
+
+    id: str
+    session_type: str
+    status: str
+    notes: str | None
+    is_baseline: bool
+    created_at: str
+    completed_at: str | None
+    angles: list[str]
+    image_count: int
+    images: list[ImageOut] | None = None
+
+
+class SessionPage(Model):
+    """One page of the caller's sessions, newest first."""
+
+    sessions: list[SessionOut]
+    page: int
+    per_page: int
+    total: int
+
+
+class SessionInfo(Model):
+    """Where a session stands among the caller's sessions (bare, as the frontend reads it)."""
+
+    session_id: str
+    is_first_session: bool
+    is_current: bool
+    total_sessions: int
+    created_at: str
+    previous_session_id: str | None
+
+
+class Preview(Model):
+    """A signed, expiring, absolute URL of one photo, usable in an <img> on another site."""
+
+    preview_url: str
+    expires_in: int
+    image_type: str
+    image_id: str
+
+
+class Previews(Model):
+    """A session's photos of one angle (bare)."""
+
+    images: list[Preview]
+    count: int
+
+
+class Thumbnails(Model):
+    """Every photo of a session as a small signed thumbnail (bare)."""
+
+    session_id: str
+    thumbnails: list[Preview]
+    count: int
+
+
+class Deleted(Model):
+    """Something was removed."""
+
+    deleted: Literal[True] = True
+
+
+class LoggedOut(Model):
+    """The token is revoked."""
+
+    logged_out: Literal[True] = True
+
+
+class BareSuccess(Model):
+    """The frontend's delete-session answer."""
+
+    success: Literal[True] = True
+
+
+class BaselineOut(Model):
+    """The session later sessions are compared with."""
+
+    baseline_session_id: str
+    created_at: str
+
+
+class Health(Model):
+    """Liveness."""
+
+    status: Literal["ok"]
+
+
+class Readiness(Model):
+    """Readiness and each check behind it; `reason` names the first failing one."""
+
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, bool]
+    reason: str | None = None
