@@ -36,3 +36,4 @@ bench: install
 	$(PY) bench/pipeline_bench.py
 	$(PY) bench/vector_bench.py
 	$(PY) bench/enqueue_bench.py
+	$(PY) bench/trust_eval.py

@@ -70,6 +70,8 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     # A TorchScript embedder to use instead of the bundled EfficientNet-Lite0.
     EMBEDDING_MODEL_PATH = os.environ.get("EMBEDDING_MODEL_PATH")
+    # Register each angle onto the baseline and compare it region by region (0 = whole-image distances only).
+    REGION_ANALYSIS = os.environ.get("REGION_ANALYSIS", "1") == "1"
     # Threads torch may use for inference in one process.
     TORCH_THREADS = _int("TORCH_THREADS", 1)
     # One JSON object per log line (production) instead of plain text.

@@ -11,6 +11,9 @@ MIRROR_PAIR = ("left", "right")
 
 # Size of the default embedder's vector (EfficientNet-Lite0 pooled features).
 EMBEDDING_DIM = 1280
+# Region comparison grid: rows and columns of cells over a photo (3 x 3 fits the client's wording).
+REGION_GRID = 3
+REGION_CELLS = REGION_GRID * REGION_GRID
 
 
 class SessionStatus(StrEnum):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -186,6 +187,10 @@ class AngleEmbedding(db.Model):
     model_version: Mapped[str] = mapped_column(String(64), nullable=False)
     dim: Mapped[int] = mapped_column(Integer, nullable=False)
     embedding: Mapped[list[float]] = _vector()
+    # What later sessions' region comparison reads of this angle's best photo: its cell vectors (cells x dim,
+    # float16 bytes; null for a model without feature maps) and its small brightness-normalised copy (PNG).
+    cells: Mapped[bytes | None] = mapped_column(LargeBinary)
+    region_copy: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()
 
     __table_args__ = (
@@ -222,6 +227,25 @@ class SessionEmbedding(db.Model):
             postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
     )
+
+
+class RegionChange(db.Model):
+    """One cell's change in one session: against the baseline, or between two photos of the same angle of
+    the session ("within"); the rows the per-user noise floor learns from."""
+
+    __tablename__ = "region_changes"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    session_id: Mapped[uuid.UUID] = _session_fk()
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    angle: Mapped[str] = mapped_column(String(16), nullable=False)
+    reference: Mapped[str] = mapped_column(String(16), nullable=False)
+    row: Mapped[int] = mapped_column(Integer, nullable=False)
+    col: Mapped[int] = mapped_column(Integer, nullable=False)
+    change: Mapped[float] = mapped_column(Float, nullable=False)
+    exceeds: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_region_changes_user_angle_created", "user_id", "angle", "created_at"),)
 
 
 class AnalysisJob(db.Model):

@@ -107,3 +107,50 @@ DEGRADATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "noise_15": lambda p: noise(p, 15.0),
     "noise_30": lambda p: noise(p, 30.0),
 }
+
+
+def recapture(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The same scene photographed again: up to 2 deg rotation, 3% shift, 10% light and sensor noise."""
+    height, width = pixels.shape[:2]
+    angle = rng.uniform(-2.0, 2.0)
+    dx, dy = rng.uniform(-0.03, 0.03) * width, rng.uniform(-0.03, 0.03) * height
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    matrix[:, 2] += (dx, dy)
+    moved = cv2.warpAffine(pixels, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+    lit = moved.astype(np.float32) * rng.uniform(0.9, 1.1)
+    return np.clip(lit + rng.normal(0, rng.uniform(1.0, 4.0), pixels.shape), 0, 255).astype(np.uint8)
+
+
+def change_box(shape: tuple[int, ...], area: float, rng: np.random.Generator) -> tuple[int, int, int, int]:
+    """A random rectangle (x0, y0, x1, y1) of about `area` of the frame, aspect 3:4 to 4:3, inside it."""
+    height, width = shape[:2]
+    aspect = rng.uniform(0.75, 1.33)
+    box_w = int(np.sqrt(area * width * height * aspect))
+    box_h = int(area * width * height / max(box_w, 1))
+    x0 = int(rng.integers(0, max(1, width - box_w)))
+    y0 = int(rng.integers(0, max(1, height - box_h)))
+    return x0, y0, x0 + box_w, y0 + box_h
+
+
+def soft_change(pixels: np.ndarray, box: tuple[int, int, int, int], kind: str) -> np.ndarray:
+    """A soft local reddening or darkening over `box`, fading out at its edges like skin does."""
+    height, width = pixels.shape[:2]
+    x0, y0, x1, y1 = box
+    mask = np.zeros((height, width), np.float32)
+    # An ellipse filling the box (pi/4 of its area), blurred: about `area` of the frame is touched.
+    cv2.ellipse(mask, (((x0 + x1) / 2, (y0 + y1) / 2), (float(x1 - x0), float(y1 - y0)), 0.0), 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(2.0, 0.12 * min(x1 - x0, y1 - y0)))[:, :, None]
+    values = pixels.astype(np.float32)
+    if kind == "reddening":
+        target = values * np.array([1.12, 0.9, 0.9], np.float32) + np.array([12, 0, 0], np.float32)
+    else:
+        target = values * 0.82
+    return np.clip(values * (1 - mask) + target * mask, 0, 255).astype(np.uint8)
+
+
+def paste(pixels: np.ndarray, box: tuple[int, int, int, int], donor: np.ndarray) -> np.ndarray:
+    """A patch of another photo pasted over `box`."""
+    x0, y0, x1, y1 = box
+    changed = pixels.copy()
+    changed[y0:y1, x0:x1] = cv2.resize(donor, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    return changed

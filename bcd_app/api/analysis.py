@@ -10,6 +10,7 @@ from ..schemas.requests import AnalyzeQuery, BaselineChoice
 from ..schemas.resources import BaselineOut
 from ..services import reports, submissions
 from .common import config, current_user, ok
+from .media import with_region_map_urls
 
 bp = Blueprint("analysis", __name__)
 TAGS = ("analysis",)
@@ -36,7 +37,7 @@ def analyze_session(session_id: str, query: AnalyzeQuery):
         wake=current_app.extensions["job_runner"].notify,
     )
     if result is not None:
-        return ok(result)
+        return ok(with_region_map_urls(result))
     status_url = f"/api/analyze-status/{session_id}"
     return ok(
         AnalysisAccepted(session_id=session_id, status="processing", status_url=status_url),
@@ -56,7 +57,7 @@ def analyze_status(session_id: str):
 @spec.validate(resp=Response(HTTP_200=Ok[AnalysisResult], **ERRORS), tags=TAGS)
 def get_analysis(session_id: str):
     """The stored, complete result of a session's analysis."""
-    return ok(reports.analysed_result(current_user().id, session_id)[1])
+    return ok(with_region_map_urls(reports.analysed_result(current_user().id, session_id)[1]))
 
 
 @bp.post("/compare-sessions/<current_id>/<previous_id>")

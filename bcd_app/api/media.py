@@ -4,12 +4,14 @@ from flask import Blueprint, Response, url_for
 from spectree import Response as Responses
 
 from ..extensions import spec
+from ..schemas.analysis import AnalysisResult
 from ..schemas.common import ErrorBody
 from ..schemas.resources import BareSuccess, Preview, Previews, SessionInfo, Thumbnails
-from ..services import images, sessions
+from ..services import images, region_map, sessions, signed_links
 from .common import config, current_user, public
 
 bp = Blueprint("media", __name__)
+REGION_MAP_SALT = "region-map"
 TAGS = ("media",)
 NOT_FOUND = {"HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 
@@ -80,3 +82,43 @@ def image_file(token: str):
     """Serve the photo a signed, unexpired token names (no bearer header needed)."""
     image, variant = images.open_preview(config("SECRET_KEY"), token, config("PREVIEW_URL_TTL_SECONDS"))
     return signed_image(images.preview_bytes(config("UPLOAD_DIR"), image, variant), "image/jpeg")
+
+
+@bp.get("/sessions/<session_id>/region-map/<angle>")
+@spec.validate(resp=Responses("HTTP_200", **NOT_FOUND), tags=TAGS)
+def session_region_map(session_id: str, angle: str):
+    """PNG: today's photo of an angle aligned to the baseline's, beside it, cells shaded above the noise floor."""
+    png = region_map.render(current_user().id, session_id, images.check_angle(angle), config("UPLOAD_DIR"))
+    return signed_image(png, "image/png")
+
+
+@bp.get("/region-map/<token>")
+@public
+@spec.validate(resp=Responses("HTTP_200", HTTP_404=ErrorBody), tags=TAGS, security={})
+def signed_region_map(token: str):
+    """The region map a signed, unexpired token names (for an <img>; no bearer header needed)."""
+    link = signed_links.open_link(config("SECRET_KEY"), REGION_MAP_SALT, token, config("PREVIEW_URL_TTL_SECONDS"))
+    owner = sessions.session_owner(link.get("s"))
+    png = region_map.render(owner, link.get("s"), images.check_angle(link.get("a")), config("UPLOAD_DIR"))
+    return signed_image(png, "image/png")
+
+
+def with_region_map_urls(result: AnalysisResult) -> AnalysisResult:
+    """The result as served: each angle with a region comparison gets a fresh signed region_map_url."""
+    per_angle = [
+        angle.model_copy(
+            update={
+                "region_map_url": absolute_url(
+                    "api.media.signed_region_map",
+                    token=signed_links.sign(
+                        config("SECRET_KEY"), REGION_MAP_SALT, {"s": result.session_id, "a": angle.angle_type}
+                    ),
+                )
+            }
+        )
+        if angle.regions
+        else angle
+        for angle in result.session_analysis.per_angle
+    ]
+    analysis = result.session_analysis.model_copy(update={"per_angle": per_angle})
+    return result.model_copy(update={"session_analysis": analysis})

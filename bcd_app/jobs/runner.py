@@ -188,6 +188,7 @@ class JobRunner:
                 settings = AnalysisSettings(
                     upload_dir=config["UPLOAD_DIR"],
                     thresholds=QualityThresholds().with_overrides(config["QUALITY_THRESHOLDS"]),
+                    regions=config["REGION_ANALYSIS"],
                 )
                 try:
                     analyze_session(job.session_id, settings, self._progress(job.id), commit=False)

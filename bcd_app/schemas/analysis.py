@@ -52,8 +52,31 @@ class ImageQualityReport(ImageQuality):
     image_id: str
 
 
+class AlignmentReport(Model):
+    """How today's photo of an angle was registered onto the baseline's (similarity, working-image pixels)."""
+
+    ok: bool
+    method: str
+    inliers: int
+    residual_px: float | None
+    scale: float
+    rotation_deg: float
+    shift: tuple[float, float]
+
+
+class RegionReport(Model):
+    """One cell of the baseline's frame: its change, the user's noise floor there, and whether it is above."""
+
+    row: int
+    col: int
+    bbox: tuple[Fraction, Fraction, Fraction, Fraction]
+    change: float
+    noise_floor: float
+    exceeds_noise_floor: bool
+
+
 class AngleResult(Model):
-    """One angle of the session: its change against the baseline, its layers and its quality."""
+    """One angle of the session: its change against the baseline, its layers, its regions and its quality."""
 
     angle_type: str
     change_score: float | None
@@ -64,6 +87,11 @@ class AngleResult(Model):
     comparisons: dict[Layer, LayerComparison]
     summary: str
     symmetry_score: Fraction | None = Field(default=None, exclude_if=_absent)
+    alignment: AlignmentReport | None = None
+    exceeds_noise_floor: bool = False
+    regions: list[RegionReport] = Field(default_factory=list)
+    # Filled when the result is served (a signed, expiring URL is never stored).
+    region_map_url: str | None = Field(default=None, exclude_if=_absent)
 
 
 class SessionAnalysis(Model):
@@ -83,6 +111,7 @@ class Scores(Model):
     angle_aware_score: float | None = Field(default=None, exclude_if=_absent)
     angle_aware_variation_level: VariationLevel | None = Field(default=None, exclude_if=_absent)
     symmetry_score: Fraction | None = Field(default=None, exclude_if=_absent)
+    change_confidence_interval: tuple[float, float] | None = Field(default=None, exclude_if=_absent)
     analysis_confidence_score: Fraction
     session_quality_score: Fraction
     analysis_version: str
@@ -140,6 +169,7 @@ class ConfidenceComponents(Model):
     images_per_angle: ConfidenceComponent
     historical_consistency: ConfidenceComponent
     low_confidence_share: Fraction
+    aligned_share: Fraction | None = Field(default=None, exclude_if=_absent)
     all_images_low_confidence: bool
     warning: str | None = Field(default=None, exclude_if=_absent)
 

@@ -33,7 +33,7 @@ from ..schemas.analysis import (
     Scores,
 )
 from ..schemas.analysis import SessionAnalysis as SessionAnalysisBody
-from . import comparison, confidence, interpretation, preprocessing, quality, storage
+from . import comparison, confidence, interpretation, preprocessing, quality, region_analysis, storage
 from .embeddings import ModelInfo, embedder, normalise
 from .images import QUALITY_COLUMNS
 
@@ -51,16 +51,20 @@ class AnalysisSettings:
 
     upload_dir: str
     thresholds: quality.QualityThresholds = field(default_factory=quality.QualityThresholds)
+    # Register each angle onto the baseline and compare it region by region (REGION_ANALYSIS).
+    regions: bool = True
 
 
 @dataclass(frozen=True)
 class Embedded:
-    """A session's vectors: per image, per angle, the session's, and the mirrored right view's."""
+    """A session's vectors (per image, per angle, the session's, the mirrored right view's) and the images'
+    feature maps."""
 
     images: np.ndarray
     angles: dict[str, np.ndarray]
     session: np.ndarray
     mirrored_right: np.ndarray | None
+    maps: np.ndarray | None
 
 
 def _no_progress(done: int, total: int, stage: str) -> None:
@@ -118,8 +122,9 @@ def _trend_score(session: CaptureSession, change_score: float | None, trust: flo
 
 def _prepare_images(
     images: list[Image], settings: AnalysisSettings, progress: Progress
-) -> tuple[list[ImageQuality], np.ndarray]:
-    qualities, inputs = [], []
+) -> tuple[list[ImageQuality], np.ndarray, list[np.ndarray]]:
+    """Each image's quality, model input and brightness-normalised working copy."""
+    qualities, inputs, workings = [], [], []
     for done, image in enumerate(images, start=1):
         data = storage.read(settings.upload_dir, image.storage_key)
         measured, normalised = quality.measure(preprocessing.load_image(data), settings.thresholds)
@@ -127,8 +132,9 @@ def _prepare_images(
             setattr(image, name, getattr(measured, name))
         qualities.append(measured)
         inputs.append(preprocessing.model_input(normalised.pixels))
+        workings.append(normalised.pixels)
         progress(done, len(images), "preprocessing")
-    return qualities, np.stack(inputs)
+    return qualities, np.stack(inputs), workings
 
 
 def _embed(images: list[Image], inputs: np.ndarray, by_angle: dict[str, list[int]]) -> Embedded:
@@ -137,11 +143,12 @@ def _embed(images: list[Image], inputs: np.ndarray, by_angle: dict[str, list[int
     mirror_idx = by_angle.get(right, []) if left in by_angle else []
     # Flip the width axis of CHW inputs: the right view as the left one would look.
     batch = np.concatenate([inputs, inputs[mirror_idx, :, :, ::-1]]) if mirror_idx else inputs
-    vectors = embedder.embed(batch)
-    image_vectors = vectors[: len(images)]
-    angles = {angle: normalise(image_vectors[idx].mean(axis=0)) for angle, idx in by_angle.items()}
-    mirrored = normalise(vectors[len(images) :].mean(axis=0)) if mirror_idx else None
-    return Embedded(image_vectors, angles, normalise(np.mean(list(angles.values()), axis=0)), mirrored)
+    embedded = embedder.embed(batch)
+    vectors, count = embedded.vectors, len(images)
+    angles = {angle: normalise(vectors[idx].mean(axis=0)) for angle, idx in by_angle.items()}
+    mirrored = normalise(vectors[count:].mean(axis=0)) if mirror_idx else None
+    maps = None if embedded.maps is None else embedded.maps[:count]
+    return Embedded(vectors[:count], angles, normalise(np.mean(list(angles.values()), axis=0)), mirrored, maps)
 
 
 def _symmetry(embedded: Embedded) -> float | None:
@@ -168,23 +175,39 @@ def analyze_session(
     if not images:
         raise Conflict("The session has no images.", code="no_images")
 
-    qualities, inputs = _prepare_images(images, settings, progress)
+    qualities, inputs, workings = _prepare_images(images, settings, progress)
     progress(len(images), len(images), "embedding")
     by_angle: dict[str, list[int]] = {}
     for index, image in enumerate(images):
         by_angle.setdefault(image.angle, []).append(index)
     embedded = _embed(images, inputs, by_angle)
     model = embedder.info()
+    # Each angle's photos, best first: the best one is compared region by region and keeps the cells.
+    photos = {
+        angle: [
+            region_analysis.AnglePhoto.of(workings[i], None if embedded.maps is None else embedded.maps[i])
+            for i in sorted(idx, key=lambda i: -qualities[i].image_quality_score)
+        ]
+        for angle, idx in by_angle.items()
+    }
 
     progress(len(images), len(images), "comparing")
-    _replace_vectors(session, images, embedded, model)
+    _replace_vectors(session, images, embedded, {angle: shots[0].stored() for angle, shots in photos.items()}, model)
     baseline_id = baseline_session_id(session.user_id, model.version)
     ref = comparison.SessionRef(session.id, session.user_id, session.created_at)
     distances = comparison.layer_distances(ref, baseline_id, model.version)
     overall = comparison.session_distance(session.id, baseline_id, model.version)
+    found_regions = {}
+    if settings.regions:
+        progress(len(images), len(images), "regions")
+        reference_id = baseline_id if baseline_id != session.id else None
+        found_regions = region_analysis.analyse_regions(
+            session.id, session.user_id, photos, reference_id, model.version, settings.upload_dir
+        )
     result = _build_result(
-        session, images, qualities, by_angle, distances, overall, _symmetry(embedded), baseline_id, model, settings
-    )
+        session, images, qualities, by_angle, distances, overall, _symmetry(embedded), found_regions,
+        baseline_id, model, settings,
+    )  # fmt: skip
     result = result.model_copy(update={"processing_time_ms": round((time.perf_counter() - started) * 1000, 1)})
     _store_result(session, result, model.version)
     if commit:
@@ -192,7 +215,13 @@ def analyze_session(
     return result
 
 
-def _replace_vectors(session: CaptureSession, images: list[Image], embedded: Embedded, model: ModelInfo) -> None:
+def _replace_vectors(
+    session: CaptureSession,
+    images: list[Image],
+    embedded: Embedded,
+    kept: dict[str, tuple[bytes | None, bytes]],
+    model: ModelInfo,
+) -> None:
     """Delete this session's vectors of this model version and write the new ones (same transaction)."""
     image_ids = [image.id for image in images]
     db.session.execute(
@@ -208,7 +237,15 @@ def _replace_vectors(session: CaptureSession, images: list[Image], embedded: Emb
         for i, image in enumerate(images)
     )
     db.session.add_all(
-        AngleEmbedding(session_id=session.id, user_id=session.user_id, angle=angle, embedding=vector, **meta)
+        AngleEmbedding(
+            session_id=session.id,
+            user_id=session.user_id,
+            angle=angle,
+            embedding=vector,
+            cells=kept[angle][0],
+            region_copy=kept[angle][1],
+            **meta,
+        )
         for angle, vector in embedded.angles.items()
     )
     db.session.add(SessionEmbedding(session_id=session.id, user_id=session.user_id, embedding=embedded.session, **meta))
@@ -227,31 +264,53 @@ def _layer(distance: float | None) -> LayerComparison:
     )
 
 
-def _angle_result(angle, idx, images, qualities, layers, symmetry, thresholds) -> AngleResult:
+def _angle_result(angle, idx, images, qualities, layers, symmetry, found, thresholds) -> AngleResult:
     summary_layer = next((name for name in SUMMARY_LAYERS if layers[name] is not None), None)
     change = layers["baseline"]
+    level = interpretation.variation_level(change)
+    exceeds = found is not None and found.exceeds
+    if exceeds and level == "Stable":
+        # A place above the user's noise floor is a variation, however little it moves the whole photo.
+        level = "Mild Variation"
     return AngleResult(
         angle_type=angle,
         change_score=_round(change),
-        variation_level=interpretation.variation_level(change),
+        variation_level=level,
         angle_quality_score=quality.angle_quality_score([qualities[i] for i in idx], thresholds),
         image_count=len(idx),
         image_quality=[ImageQualityReport(image_id=str(images[i].id), **qualities[i].model_dump()) for i in idx],
         comparisons={name: _layer(layers[name]) for name in comparison.LAYERS},
-        summary=interpretation.angle_summary(angle, summary_layer, layers[summary_layer] if summary_layer else None),
+        summary=interpretation.angle_summary(
+            angle,
+            summary_layer,
+            level if summary_layer == "baseline" else interpretation.variation_level(layers.get(summary_layer)),
+        ),
         symmetry_score=symmetry if angle in MIRROR_PAIR else None,
+        alignment=None if found is None else found.alignment,
+        exceeds_noise_floor=exceeds,
+        regions=[] if found is None else found.regions,
     )
 
 
 def _build_result(
-    session, images, qualities, by_angle, distances, overall, symmetry, baseline_id, model, settings
+    session, images, qualities, by_angle, distances, overall, symmetry, found_regions, baseline_id, model, settings
 ) -> AnalysisResult:
     thresholds = settings.thresholds
     no_layers = dict.fromkeys(comparison.LAYERS)
     per_angle = [
-        _angle_result(angle, idx, images, qualities, distances.get(angle, no_layers), symmetry, thresholds)
+        _angle_result(
+            angle,
+            idx,
+            images,
+            qualities,
+            distances.get(angle, no_layers),
+            symmetry,
+            found_regions.get(angle),
+            thresholds,
+        )
         for angle, idx in by_angle.items()
     ]
+    alignments = [a.alignment for a in per_angle if a.alignment is not None]
     changes = [a.change_score for a in per_angle if a.change_score is not None]
     angle_aware = _round(np.mean(changes)) if changes else None
     session_quality, consistency = quality.session_quality_score(
@@ -265,6 +324,7 @@ def _build_result(
         images_per_angle=[len(idx) for idx in by_angle.values()],
         angle_consistency=consistency,
         history=history,
+        aligned_share=float(np.mean([a.ok for a in alignments])) if alignments else None,
     )
     used = [name for name in comparison.LAYERS if any(a.comparisons[name].available for a in per_angle)]
     summary_layer = next((name for name in SUMMARY_LAYERS if name in used), None)
@@ -272,6 +332,8 @@ def _build_result(
     level = interpretation.variation_level(
         angle_aware if summary_layer == "baseline" else _mean_distance(per_angle, summary_layer)
     )
+    if level == "Stable" and any(a.exceeds_noise_floor for a in per_angle):
+        level = "Mild Variation"
     baseline = db.session.get(CaptureSession, baseline_id) if baseline_id and baseline_id != session.id else None
     all_low = trust.components["all_images_low_confidence"]
     return AnalysisResult(
@@ -285,6 +347,7 @@ def _build_result(
             angle_aware_score=angle_aware,
             angle_aware_variation_level=interpretation.variation_level(angle_aware),
             symmetry_score=symmetry,
+            change_confidence_interval=confidence.change_interval(_round(overall), trust.score, len(per_angle)),
             analysis_confidence_score=trust.score,
             session_quality_score=session_quality,
             analysis_version=ANALYSIS_VERSION,
@@ -299,10 +362,10 @@ def _build_result(
             angle_count=len(per_angle),
             confidence=trust.score,
             analysed_sessions=history.sessions + 1,
-            angle_mismatch=False,
+            angle_mismatch=any(not a.ok for a in alignments),
             all_low_confidence=all_low,
         ),
-        localized_insights=[],
+        localized_insights=region_analysis.insights(per_angle),
         image_quality_summary=ImageQualitySummary(
             session_quality_score=session_quality,
             analysis_confidence_score=trust.score,

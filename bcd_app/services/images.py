@@ -4,14 +4,13 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from ..constants import ANGLES, SessionStatus
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models import CaptureSession, Image
-from . import preprocessing, quality, storage
+from . import preprocessing, quality, signed_links, storage
 from .sessions import get_owned_session, image_count, parse_id
 
 # Stored copies are oriented, stripped of metadata and capped at this size (longer side, px):
@@ -121,23 +120,14 @@ def delete_image(user_id: uuid.UUID, session_id: object, image_id: object, uploa
     storage.delete(upload_dir, key)
 
 
-def _serializer(secret: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=PREVIEW_SALT)
-
-
 def sign_preview(secret: str, image_id: uuid.UUID, variant: str = "full") -> str:
     """A token naming one image and its variant; verified with a max age when served."""
-    return _serializer(secret).dumps({"i": str(image_id), "v": variant})
+    return signed_links.sign(secret, PREVIEW_SALT, {"i": str(image_id), "v": variant})
 
 
 def open_preview(secret: str, token: str, max_age: int) -> tuple[Image, str]:
     """The image and variant a signed token names; an expired or forged token is NotFound."""
-    try:
-        payload = _serializer(secret).loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise NotFound("This preview link has expired.", code="link_expired") from None
-    except BadSignature:
-        raise NotFound("Not found.") from None
+    payload = signed_links.open_link(secret, PREVIEW_SALT, token, max_age)
     image = db.session.get(Image, parse_id(payload.get("i")))
     if image is None:
         raise NotFound("Not found.")

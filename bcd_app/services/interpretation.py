@@ -51,11 +51,10 @@ def confidence_label(score: float) -> ConfidenceLabel:
     return "Moderate" if score >= CONFIDENCE_MODERATE else "Low"
 
 
-def angle_summary(angle: str, layer: str | None, distance: float | None) -> str:
+def angle_summary(angle: str, layer: str | None, level: str | None) -> str:
     """One neutral sentence for an angle."""
-    if layer is None or distance is None:
+    if layer is None or level is None:
         return f"The {angle} view has no earlier session to compare with yet; it is stored as a reference."
-    level = variation_level(distance)
     return f"The {angle} view compared with {LAYER_WORDS[layer]}: {level.lower()} in visual appearance."
 
 

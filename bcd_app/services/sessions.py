@@ -31,6 +31,14 @@ def get_owned_session(user_id: uuid.UUID, session_id: object, *, for_update: boo
     return session
 
 
+def session_owner(session_id: object) -> uuid.UUID:
+    """The user a session belongs to (for a signed link, which carries no bearer token), or NotFound."""
+    owner = db.session.scalar(select(CaptureSession.user_id).where(CaptureSession.id == parse_id(session_id)))
+    if owner is None:
+        raise NotFound("Not found.")
+    return owner
+
+
 def create_session(user_id: uuid.UUID, session_type: str, notes: str | None) -> CaptureSession:
     """Start a capture session (status in_progress); the API has validated the type and the notes."""
     session = CaptureSession(user_id=user_id, session_type=session_type, status=SessionStatus.IN_PROGRESS, notes=notes)

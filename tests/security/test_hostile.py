@@ -14,7 +14,7 @@ from bcd_app.extensions import db
 from tests.helpers import completed_session, create_session, data_of, upload
 
 ID_PARAMS = {"session_id", "image_id", "current_id", "previous_id"}
-PUBLIC_ENDPOINTS = {"api.auth.register", "api.auth.login", "api.media.image_file"}
+PUBLIC_ENDPOINTS = {"api.auth.register", "api.auth.login", "api.media.image_file", "api.media.signed_region_map"}
 
 
 def _id_routes(app):

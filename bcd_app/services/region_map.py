@@ -1,0 +1,84 @@
+"""The region map: today's photo of an angle, aligned to the baseline, beside the baseline's, with the cells
+shaded by how far they are above the user's noise floor, and a legend."""
+
+import uuid
+
+import cv2
+import numpy as np
+from sqlalchemy import select
+
+from ..errors import NotFound
+from ..extensions import db
+from ..models import Image
+from . import preprocessing, registration, storage
+from .analysis import stored_result
+from .sessions import get_owned_session
+
+# Each photo panel is scaled to this height (px); the legend strip is below them, the gap between them.
+PANEL_HEIGHT = 384
+LEGEND_HEIGHT = 48
+GAP = 8
+# Shading: the opacity of a cell just above its floor, the most any cell gets, and the colour (RGB).
+ALPHA_AT_FLOOR = 0.25
+ALPHA_MAX = 0.6
+SHADE = np.array([255, 140, 0], np.float32)
+GRID_COLOUR = (255, 255, 255)
+LEGEND = ("Left: today, aligned to your baseline. Right: your baseline.", "Shaded: areas above your usual variation.")
+
+
+def _best_photo(session_id: uuid.UUID, angle: str, upload_dir: str) -> np.ndarray:
+    key = db.session.scalar(
+        select(Image.storage_key)
+        .where(Image.session_id == session_id, Image.angle == angle)
+        .order_by(Image.image_quality_score.desc().nulls_last(), Image.created_at, Image.id)
+        .limit(1)
+    )
+    if key is None:
+        raise NotFound("No region map for this view.")
+    try:
+        return preprocessing.fit_long_side(preprocessing.load_image(storage.read(upload_dir, key)).pixels)
+    except FileNotFoundError:
+        raise NotFound("No region map for this view.") from None
+
+
+def _panel(pixels: np.ndarray) -> np.ndarray:
+    scale = PANEL_HEIGHT / pixels.shape[0]
+    return cv2.resize(pixels, (max(1, round(pixels.shape[1] * scale)), PANEL_HEIGHT), interpolation=cv2.INTER_AREA)
+
+
+def _shade(panel: np.ndarray, regions: list) -> np.ndarray:
+    height, width = panel.shape[:2]
+    shaded = panel.astype(np.float32)
+    for region in regions:
+        x0, y0, x1, y1 = (round(region.bbox[i] * (width if i % 2 == 0 else height)) for i in range(4))
+        if region.exceeds_noise_floor:
+            excess = region.change / region.noise_floor
+            alpha = float(np.clip(ALPHA_AT_FLOOR + 0.25 * (excess - 1.0), ALPHA_AT_FLOOR, ALPHA_MAX))
+            shaded[y0:y1, x0:x1] = shaded[y0:y1, x0:x1] * (1 - alpha) + SHADE * alpha
+        cv2.rectangle(shaded, (x0, y0), (x1 - 1, y1 - 1), GRID_COLOUR, 1)
+    return shaded.astype(np.uint8)
+
+
+def render(user_id: uuid.UUID, session_id: object, angle: str, upload_dir: str) -> bytes:
+    """The PNG for one angle of the caller's analysed session; NotFound when it has no region comparison."""
+    session = get_owned_session(user_id, session_id)
+    result = stored_result(session.id)
+    found = (
+        None if result is None else next((a for a in result.session_analysis.per_angle if a.angle_type == angle), None)
+    )
+    if found is None or not found.regions or result.baseline_used is None:
+        raise NotFound("No region map for this view.")
+    reference = _best_photo(uuid.UUID(result.baseline_used.session_id), angle, upload_dir)
+    today = _best_photo(session.id, angle, upload_dir)
+    alignment = registration.align(today, reference)
+    aligned, _ = registration.warp_to(today, alignment, reference.shape[:2])
+    left, right = _shade(_panel(aligned), found.regions), _shade(_panel(reference), [])
+    canvas = np.full((PANEL_HEIGHT + LEGEND_HEIGHT, left.shape[1] + GAP + right.shape[1], 3), 255, np.uint8)
+    canvas[:PANEL_HEIGHT, : left.shape[1]] = left
+    canvas[:PANEL_HEIGHT, left.shape[1] + GAP :] = right
+    for line, text in enumerate(LEGEND):
+        cv2.putText(canvas, text, (GAP, PANEL_HEIGHT + 18 + 20 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (40, 40, 40), 1)
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise RuntimeError("the region map could not be encoded")
+    return encoded.tobytes()
