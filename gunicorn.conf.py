@@ -1,10 +1,16 @@
 """Gunicorn settings for the single-VM deploy: `gunicorn -c gunicorn.conf.py wsgi:app`."""
 
 import os
+import shutil
 import signal
+from pathlib import Path
 
 # Each worker runs its own bounded analysis pool; the job table coordinates them.
 os.environ.setdefault("JOBS_AUTOSTART", "1")
+# Prometheus multiprocess mode: every worker writes its counters here, /metrics adds them up. Set before
+# any worker imports prometheus_client; one folder per master (by its bind), emptied when it starts.
+_metrics_dir = Path(__file__).resolve().parent / "instance" / "prometheus" / os.environ.get("BIND", "127.0.0.1:8000")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_metrics_dir).replace(":", "_"))
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -19,6 +25,20 @@ keepalive = 5
 preload_app = False
 accesslog = None
 errorlog = "-"
+
+
+def on_starting(_server) -> None:
+    """Start with empty metric files: a previous run's counters are not this one's."""
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, mode=0o700)
+
+
+def child_exit(_server, worker) -> None:
+    """A worker's live gauges leave with it (its counters stay counted)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def _job_runner(worker):

@@ -23,6 +23,10 @@ error
 # Called from gunicorn.conf.py's SIGTERM handler (gunicorn.conf.py is not in the 60 % scan).
 _.drain
 
+# prometheus_client calls a registered collector's collect(); Werkzeug reads a response's direct_passthrough.
+_.collect
+_.direct_passthrough
+
 # torch calls nn.Module.forward; Pillow reads its module-level limits.
 _.forward
 _.MAX_IMAGE_PIXELS

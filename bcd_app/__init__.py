@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from . import api, cli, errors, health, http, logging_setup
+from . import api, cli, docs_page, errors, health, http, logging_setup, metrics
 from .embedded_db import embedded_database_uri
 from .extensions import db, limiter, migrate
 from .jobs.runner import JobRunner
@@ -40,6 +40,8 @@ def create_app(config: object = None) -> Flask:
     errors.init_app(app)
     api.init_app(app)
     health.init_app(app)
+    docs_page.init_app(app)
+    metrics.init_app(app)
     embedder.configure(app.config["EMBEDDING_MODEL_PATH"], app.config["TORCH_THREADS"])
     JobRunner().init_app(app)
     cli.init_app(app)

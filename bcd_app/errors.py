@@ -39,6 +39,13 @@ class Unauthorized(ApiError):
     code = "unauthorized"
 
 
+class Forbidden(ApiError):
+    """Not for this caller or address."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ApiError):
     """Unknown id, or somebody else's: the two are never told apart."""
 
@@ -83,6 +90,7 @@ class Unavailable(ApiError):
 
 def error_response(status: int, code: str, message: str, headers: dict | None = None) -> Response:
     """The one JSON error body: {"error": {code, message}, "detail", "request_id"}."""
+    g.error_code = code
     body = {
         "error": {"code": code, "message": message},
         "detail": message,

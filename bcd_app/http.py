@@ -8,6 +8,7 @@ import uuid
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 
+from . import metrics
 from .extensions import cors
 
 log = logging.getLogger(__name__)
@@ -44,15 +45,18 @@ def _finish(response: Response) -> Response:
             response.headers["Cache-Control"] = "no-store"
     if response.mimetype == "application/json":
         response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    # Path templates, not concrete URLs: ids and signed tokens stay out of the access log.
+    elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+    # Path templates, not concrete URLs: ids and signed tokens stay out of the access log and the metrics.
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    metrics.observe_request(request.method, route, response.status_code, elapsed)
+    metrics.observe_rejection(g.get("error_code"))
     log.info(
         "request",
         extra={
             "method": request.method,
-            "route": request.url_rule.rule if request.url_rule else "unmatched",
+            "route": route,
             "status": response.status_code,
-            "ms": round(elapsed_ms, 1),
+            "ms": round(elapsed * 1000, 1),
         },
     )
     return response

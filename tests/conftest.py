@@ -143,3 +143,17 @@ def jpeg(photos):
         return photo_data.encode(pixels, **kwargs)
 
     return _encode
+
+
+@pytest.fixture()
+def fresh_db(pg_server, app):
+    """A migrated database of its own, so a live server never races the in-process test app."""
+    from flask_migrate import upgrade
+
+    url = database_uri(pg_server, f"bcd_live_{uuid.uuid4().hex[:8]}")
+    live_app = create_app(make_config(url, app.config["UPLOAD_DIR"]))
+    with live_app.app_context():
+        upgrade()
+        yield url, live_app
+        db.session.remove()
+        db.engine.dispose()

@@ -1,6 +1,9 @@
 """Small helpers tests share: create sessions, upload photos, read envelopes."""
 
 import io
+import time
+from collections.abc import Callable
+from typing import Any
 
 
 def data_of(response) -> dict:
@@ -36,3 +39,18 @@ def completed_session(client, headers, photo_bytes: dict[str, bytes]) -> str:
     response = client.post(f"/api/sessions/{session_id}/complete", headers=headers)
     assert response.status_code == 200, response.get_json()
     return session_id
+
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1, what: str = "condition"
+) -> Any:
+    """Poll `predicate` until it returns something truthy (returned), or fail after `timeout` seconds with
+    the last value it gave. Every wait in the suite goes through here."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last value: {value!r}")
+        time.sleep(interval)

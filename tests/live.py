@@ -114,3 +114,15 @@ class Api:
                 return data
             time.sleep(0.3)
         raise AssertionError(f"{sid} still {data}")
+
+
+def count(live_app, sql: str) -> int:
+    """One number from the live server's database."""
+    from sqlalchemy import text
+
+    from bcd_app.extensions import db
+
+    with live_app.app_context():
+        value = db.session.scalar(text(sql))
+        db.session.remove()
+        return value

@@ -1,38 +1,13 @@
 """The real server: gunicorn with several workers on the real database, over HTTP."""
 
 import concurrent.futures
-import uuid
 
 import pytest
-from sqlalchemy import text
 
-from bcd_app.extensions import db
-from tests.conftest import database_uri
 from tests.live import Api, LiveServer
+from tests.live import count as _count
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture()
-def fresh_db(pg_server, app):
-    """A migrated database of its own, so the live server never races the in-process test app."""
-    from flask_migrate import upgrade
-
-    from bcd_app import create_app
-    from tests.conftest import make_config
-
-    url = database_uri(pg_server, f"bcd_live_{uuid.uuid4().hex[:8]}")
-    live_app = create_app(make_config(url, app.config["UPLOAD_DIR"]))
-    with live_app.app_context():
-        upgrade()
-        yield url, live_app
-        db.session.remove()
-        db.engine.dispose()
-
-
-def _count(live_app, sql: str) -> int:
-    with live_app.app_context():
-        return db.session.scalar(text(sql))
 
 
 def test_round_trip_over_http(fresh_db, upload_dir, jpeg):

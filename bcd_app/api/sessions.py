@@ -3,6 +3,7 @@
 from flask import Blueprint, request
 from spectree import Response
 
+from .. import metrics
 from ..extensions import limiter, spec
 from ..schemas.common import ErrorBody, Ok
 from ..schemas.requests import NewSession, PageQuery, UploadForm
@@ -74,15 +75,17 @@ def complete_session(session_id: str):
 def upload_image(session_id: str):
     """Store one photo of one angle and answer with its quality."""
     upload = request.files.get("file")
+    data = upload.read() if upload else None
     stored = images.add_image(
         current_user().id,
         session_id,
         request.form.get("angle"),
-        upload.read() if upload else None,
+        data,
         upload_dir=config("UPLOAD_DIR"),
         max_images=config("MAX_IMAGES_PER_SESSION"),
         thresholds=QualityThresholds().with_overrides(config("QUALITY_THRESHOLDS")),
     )
+    metrics.UPLOAD_BYTES.observe(len(data))
     return ok(UploadedImage(**image_fields(stored.image), hints=stored.quality.hints), 201)
 
 

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from .. import metrics
 from ..constants import JobStatus
 from ..errors import ApiError
 from ..extensions import db
@@ -172,8 +173,9 @@ class JobRunner:
             except Exception:
                 log.exception("job heartbeat error")
 
-    def _progress(self, job_id: uuid.UUID):
+    def _progress(self, job_id: uuid.UUID, clock: metrics.StageClock):
         def report(done: int, total: int, stage: str) -> None:
+            clock.enter(stage)
             with db.engine.begin() as connection:
                 queue.report_progress(connection, job_id, self.worker_id, done, total, stage)
 
@@ -182,6 +184,7 @@ class JobRunner:
     def _run(self, job: queue.Claimed) -> None:
         config = self.app.config
         started = time.perf_counter()
+        clock = metrics.StageClock()
         status, error_code, message = JobStatus.COMPLETED, None, None
         try:
             with self.app.app_context():
@@ -191,7 +194,7 @@ class JobRunner:
                     regions=config["REGION_ANALYSIS"],
                 )
                 try:
-                    analyze_session(job.session_id, settings, self._progress(job.id), commit=False)
+                    analyze_session(job.session_id, settings, self._progress(job.id, clock), commit=False)
                 except FileNotFoundError:
                     db.session.rollback()
                     status, error_code = JobStatus.FAILED, "image_missing"
@@ -213,6 +216,7 @@ class JobRunner:
                     log.exception("analysis failed", extra={"job_id": str(job.id)})
                     status, error_code = JobStatus.FAILED, "analysis_error"
                     message = f"The analysis could not be completed ({type(exc).__name__})."
+                clock.close()
                 self._record(job, status, error_code, message, time.perf_counter() - started)
         finally:
             with self._lock:
@@ -221,7 +225,9 @@ class JobRunner:
 
     def _record(self, job: queue.Claimed, status: str, error_code, message, seconds: float) -> None:
         """Final state, log row and result commit together, only if we still hold the lease."""
+        metrics.STAGES.labels("total").observe(seconds)
         if not queue.finish(job.id, self.worker_id, status, error_code, message):
+            metrics.ANALYSES.labels("lease_lost").inc()
             db.session.rollback()
             log.warning("job lease lost; result discarded", extra={"job_id": str(job.id)})
             return
@@ -236,6 +242,8 @@ class JobRunner:
             )
         )
         db.session.commit()
+        # A transient failure put back in the queue is a retry, not an outcome.
+        metrics.ANALYSES.labels("retry" if status == JobStatus.QUEUED else status).inc()
         log.info(
             "analysis finished",
             extra={
