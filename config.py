@@ -27,7 +27,23 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     # Data directory of the embedded PostgreSQL (used only when DATABASE_URL is unset).
     EMBEDDED_PGDATA = os.environ.get("EMBEDDED_PGDATA", str(BASE_DIR / "instance" / "pg"))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # pre-ping: a connection the server dropped (a restart) is replaced, not handed out; hide_parameters:
+    # an error's message never carries a statement's values (emails, hashes, notes) into a log. A pooled
+    # connection lives at most DB_POOL_RECYCLE_SECONDS and the server closes one idle for
+    # DB_IDLE_SESSION_SECONDS: idle connections never hold a server in "shutting down" (a smart shutdown
+    # waits for its clients).
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "pool_size": 10,
+        "max_overflow": 10,
+        "pool_timeout": 10,
+        "hide_parameters": True,
+        "pool_recycle": _int("DB_POOL_RECYCLE_SECONDS", 30),
+        "connect_args": {
+            "options": f"-c idle_session_timeout={_int('DB_IDLE_SESSION_SECONDS', 60) * 1000}",
+            "connect_timeout": 5,
+        },
+    }
     # Frontend origins allowed by CORS, comma separated; never "*".
     ALLOWED_ORIGINS = _origins(os.environ.get("ALLOWED_ORIGINS", "http://localhost:3000"))
     # Where image files live; outside any static route.

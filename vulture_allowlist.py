@@ -5,7 +5,7 @@ and CLI commands are skipped by their decorators (pyproject.toml [tool.vulture])
 """
 
 # ORM columns written through constructor kwargs or getattr and read back by raw SQL or
-# Alembic's drift test; the table class AnalysisRequest is only ever used from SQL.
+# Alembic's drift test; the table classes AnalysisRequest and LoginThrottle are only ever used from SQL.
 chroma_noise
 brightness_correction
 analysis_confidence_score
@@ -16,6 +16,8 @@ run_after
 started_at
 finished_at
 AnalysisRequest
+LoginThrottle
+window_started_at
 attempt
 processing_time
 error

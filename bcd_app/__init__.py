@@ -25,6 +25,8 @@ def _load_config(app: Flask, config: object) -> None:
             config.validate()
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = embedded_database_uri(app.config["EMBEDDED_PGDATA"])
+        # The app looks after this server: an outage revives it (outage.py).
+        app.config["EMBEDDED_PGDATA_IN_USE"] = app.config["EMBEDDED_PGDATA"]
 
 
 def create_app(config: object = None) -> Flask:

@@ -4,6 +4,7 @@ import logging
 
 from flask import Flask, Response, g, jsonify
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import exc as orm_exc
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,13 @@ class QuotaExceeded(ApiError):
     code = "quota_exceeded"
 
 
+class TooManyAttempts(ApiError):
+    """Login attempts past the account's or the address's limit: locked for the rest of the window."""
+
+    status = 429
+    code = "too_many_attempts"
+
+
 class Unavailable(ApiError):
     """The service cannot take the work now; retry later."""
 
@@ -150,11 +158,20 @@ def init_app(app: Flask) -> None:
         log.warning("integrity error", extra={"error_type": type(exc.orig).__name__})
         return error_response(409, "conflict", "The resource changed while the request ran; please retry.")
 
+    @app.errorhandler(orm_exc.ObjectDeletedError)
+    @app.errorhandler(orm_exc.StaleDataError)
+    def _deleted_meanwhile(exc: Exception) -> Response:
+        # The row was removed by a concurrent request (a session or account deleted): it is gone.
+        log.info("resource deleted during the request", extra={"error_type": type(exc).__name__})
+        return error_response(404, "not_found", "Not found.")
+
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.InterfaceError)
     @app.errorhandler(sa_exc.TimeoutError)
     def _database_unavailable(exc: Exception) -> Response:
-        log.warning("database unavailable", extra={"error_type": type(exc).__name__})
+        from .outage import watch
+
+        watch.failed(app, exc)
         return error_response(
             503, "database_unavailable", DATABASE_UNAVAILABLE, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
         )

@@ -33,6 +33,8 @@ def _reject_invalid_request(req, _resp, error: Exception | None, _instance, _ada
     """spectree's hook before a view: a body or query that fails its model is our 400, naming the fields;
     a form body sent to a route that reads JSON is a 415 (spectree would hand the view no body at all)."""
     if error is not None:
+        if req.mimetype == "application/json" and req.get_data() and req.get_json(silent=True) is None:
+            raise Invalid("The request body is not valid JSON (or is nested too deeply).", code="invalid_json")
         raise Invalid(field_errors(error), code="validation_error")
     context = getattr(req, "context", None)
     if context is not None and context.json is None:

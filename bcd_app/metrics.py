@@ -40,12 +40,19 @@ STAGES = Histogram(
     ["stage"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-REJECTIONS = Counter("bcd_rejections", "Requests refused by a limit: daily quota, burst limit, full queue.", ["limit"])
+REJECTIONS = Counter(
+    "bcd_rejections", "Requests refused by a limit: daily quota, burst limit, full queue, login lockout.", ["limit"]
+)
 UPLOAD_BYTES = Histogram(
     "bcd_upload_bytes", "Size of accepted photo uploads.", buckets=tuple(2**n * 1024 for n in range(4, 16))
 )
 # The error codes that are a limit refusing work, as REJECTIONS labels them.
-LIMIT_CODES = {"quota_exceeded": "daily_quota", "too_many_requests": "burst_limit", "queue_full": "queue_full"}
+LIMIT_CODES = {
+    "quota_exceeded": "daily_quota",
+    "too_many_requests": "burst_limit",
+    "queue_full": "queue_full",
+    "too_many_attempts": "login_lockout",
+}
 
 
 class TableCollector:

@@ -72,6 +72,15 @@ class AuthToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class LoginThrottle(db.Model):
+    """Login attempts in the current window of one account or address, under a keyed hash (no email, no IP)."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+
+
 class CaptureSession(db.Model):
     """One capture session: a few angles photographed on one occasion."""
 

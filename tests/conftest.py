@@ -1,5 +1,6 @@
 """Shared fixtures: one real PostgreSQL + pgvector per run, a migrated app, clients, users and real photos."""
 
+import re
 import shutil
 import tempfile
 import uuid
@@ -15,7 +16,7 @@ from config import TestConfig
 from tests import photo_data
 
 TABLES = (
-    "analysis_logs, analysis_requests, analysis_jobs, region_changes, image_embeddings, angle_embeddings, session_embeddings, "
+    "login_throttle, analysis_logs, analysis_requests, analysis_jobs, region_changes, image_embeddings, angle_embeddings, session_embeddings, "
     "angle_analysis, session_analysis, images, sessions, auth_tokens, users"
 )
 
@@ -57,12 +58,30 @@ def database_url(pg_server) -> str:
     return database_uri(pg_server, "bcd_test")
 
 
+BANNED = re.compile(r"\b(risk|abnormal|suspicious|concerning)\b", re.IGNORECASE)
+
+
+def assert_neutral(text_body: str) -> None:
+    """The words the product never uses, in any body any test receives."""
+    found = BANNED.search(text_body)
+    assert found is None, f"banned word {found.group(0)!r} in a response: {text_body[:500]}"
+
+
+def _neutral_responses(response):
+    """After every request of the in-process app: a text body is scanned (images and files are not text)."""
+    if response.mimetype in ("application/json", "text/html", "text/plain") and not response.direct_passthrough:
+        assert_neutral(response.get_data(as_text=True))
+    return response
+
+
 @pytest.fixture(scope="session")
 def app(database_url, upload_dir):
-    """The app on the real test database, migrated to head with `flask db upgrade`."""
+    """The app on the real test database, migrated to head with `flask db upgrade`; every response it gives
+    in the whole suite is checked for the banned words."""
     from flask_migrate import upgrade
 
     application = create_app(make_config(database_url, upload_dir))
+    application.after_request(_neutral_responses)
     with application.app_context():
         upgrade()
     runner = application.extensions["job_runner"]

@@ -5,10 +5,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
+
+from tests.conftest import assert_neutral
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,15 +53,19 @@ class LiveServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def answering() -> bool:
             try:
-                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
+                return requests.get(f"{self.url}/health", timeout=1).status_code == 200
             except requests.RequestException:
-                time.sleep(0.2)
-        self.kill()
-        raise RuntimeError(f"gunicorn did not start: {self.log.read_text()[-2000:]}")
+                return False
+
+        try:
+            wait_until(answering, timeout=timeout, interval=0.2, what="gunicorn to answer /health")
+        except AssertionError:
+            self.kill()
+            raise RuntimeError(f"gunicorn did not start: {self.log.read_text()[-2000:]}") from None
+        return self
 
     def kill(self) -> None:
         """SIGKILL the master and every worker at once (a crash, not a shutdown)."""
@@ -87,7 +93,10 @@ class Api:
     def call(self, method: str, path: str, headers: dict | None = None, **kwargs) -> requests.Response:
         """One request to a path of the server, or to an absolute URL it handed out."""
         url = path if path.startswith("http") else f"{self.base}{path}"
-        return self.http.request(method, url, headers=headers, timeout=60, **kwargs)
+        response = self.http.request(method, url, headers=headers, timeout=60, **kwargs)
+        if response.headers.get("Content-Type", "").startswith(("application/json", "text/")):
+            assert_neutral(response.text)
+        return response
 
     def register(self, email: str) -> dict:
         """A new user's headers."""
@@ -107,13 +116,12 @@ class Api:
 
     def wait_status(self, headers: dict, sid: str, want: set[str], timeout: float = 120) -> dict:
         """Poll analyze-status until its status is in `want`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def reached() -> dict | None:
             data = self.call("GET", f"/api/analyze-status/{sid}", headers).json()["data"]
-            if data["status"] in want:
-                return data
-            time.sleep(0.3)
-        raise AssertionError(f"{sid} still {data}")
+            return data if data["status"] in want else None
+
+        return wait_until(reached, timeout=timeout, interval=0.3, what=f"{sid} to reach {sorted(want)}")
 
 
 def count(live_app, sql: str) -> int:

@@ -1,14 +1,13 @@
 """The job queue in the app process: failures with a reason, idempotent concurrent submits."""
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from bcd_app.extensions import db
-from tests.helpers import completed_session, data_of
+from tests.helpers import completed_session, data_of, wait_until
 
 SCENES = {"front": "astronaut", "left": "coffee", "right": "chelsea"}
 
@@ -18,13 +17,11 @@ def _session(client, headers, jpeg) -> str:
 
 
 def _wait_status(client, headers, session_id: str, want: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached() -> dict | None:
         status = data_of(client.get(f"/api/analyze-status/{session_id}", headers=headers))
-        if status["status"] == want:
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"status stayed {status}")
+        return status if status["status"] == want else None
+
+    return wait_until(reached, timeout=timeout, what=f"status {want}")
 
 
 @pytest.mark.slow

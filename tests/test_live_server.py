@@ -4,6 +4,7 @@ import concurrent.futures
 
 import pytest
 
+from tests.helpers import wait_until
 from tests.live import Api, LiveServer
 from tests.live import count as _count
 
@@ -48,8 +49,12 @@ def test_sigkill_mid_analysis_loses_no_job_and_duplicates_nothing(fresh_db, uplo
         for sid in sessions:
             assert api.call("POST", f"/api/analyze-session/{sid}?async_process=true", headers).status_code == 202
         api.wait_status(headers, sessions[0], {"processing"})
-        while _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status = 'running'") == 0:
-            pass
+        wait_until(
+            lambda: _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status = 'running'"),
+            timeout=60,
+            interval=0.01,
+            what="a running job",
+        )
     finally:
         server.kill()
     unfinished = _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status <> 'completed'")
@@ -107,8 +112,12 @@ def test_sigterm_stops_claiming_and_leaves_no_job_running(fresh_db, upload_dir, 
     try:
         for sid in sessions:
             assert api.call("POST", f"/api/analyze-session/{sid}?async_process=true", headers).status_code == 202
-        while _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status <> 'queued'") == 0:
-            pass
+        wait_until(
+            lambda: _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status <> 'queued'"),
+            timeout=60,
+            interval=0.01,
+            what="a claimed job",
+        )
     finally:
         server.stop()  # SIGTERM: gunicorn's graceful shutdown and our worker_exit hook
     assert _count(live_app, "SELECT count(*) FROM analysis_jobs WHERE status = 'running' OR locked_by IS NOT NULL") == 0

@@ -1,9 +1,8 @@
 """Capture sessions, images, the frontend's paths, and ownership."""
 
-import time
 from pathlib import Path
 
-from tests.helpers import completed_session, create_session, data_of, upload
+from tests.helpers import completed_session, create_session, data_of, upload, wait_until
 
 
 def test_create_list_get_session(client, auth):
@@ -88,6 +87,10 @@ def test_session_info_and_previews_through_signed_urls(app, client, auth, jpeg):
     assert client.get(thumbs["thumbnails"][0]["preview_url"]).status_code == 200
 
 
+def _gone(response):
+    return response if response.status_code == 404 else None
+
+
 def test_preview_url_expires(app, client, auth, jpeg):
     headers = auth.register()
     session_id = create_session(client, headers)
@@ -95,8 +98,7 @@ def test_preview_url_expires(app, client, auth, jpeg):
     url = client.get(f"/api/image-preview/{session_id}/front", headers=headers).get_json()["images"][0]["preview_url"]
     app.config["PREVIEW_URL_TTL_SECONDS"] = 1
     try:
-        time.sleep(2.1)
-        expired = client.get(url)
+        expired = wait_until(lambda: _gone(client.get(url)), timeout=10, interval=0.25, what="the link to expire")
     finally:
         app.config["PREVIEW_URL_TTL_SECONDS"] = 300
     assert expired.status_code == 404 and expired.get_json()["error"]["code"] == "link_expired"

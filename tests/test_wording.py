@@ -1,33 +1,14 @@
 """Neutral wording: the banned words never appear in a response body or a user-facing string."""
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
 from bcd_app.services.interpretation import variation_level
+from tests.conftest import BANNED
 
-BANNED = re.compile(r"\b(risk|abnormal|suspicious|concerning)\b", re.IGNORECASE)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _scan_every_json_body(app):
-    """Wrap the app so every JSON body any test in this run produces is scanned."""
-    original = app.response_class
-
-    def check(response):
-        if response.mimetype == "application/json":
-            assert not BANNED.search(response.get_data(as_text=True)), response.get_data(as_text=True)
-        return response
-
-    app.after_request_funcs.setdefault(None, [])
-    if check not in app.after_request_funcs[None]:
-        app.after_request_funcs[None].append(check)
-    yield
-    app.after_request_funcs[None].remove(check)
-    assert app.response_class is original
 
 
 def test_source_strings_are_neutral():

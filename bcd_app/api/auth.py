@@ -1,6 +1,6 @@
 """Account routes: register, login, logout, me."""
 
-from flask import Blueprint, g
+from flask import Blueprint, g, request
 from spectree import Response
 
 from ..extensions import limiter, spec
@@ -34,7 +34,10 @@ def register(json: Credentials):
 @spec.validate(resp=Response(HTTP_200=Ok[TokenOut], HTTP_401=ErrorBody, HTTP_429=ErrorBody), tags=TAGS, security={})
 def login(json: Credentials):
     """Exchange email and password for a token."""
-    return ok(token_out(accounts.login(json.email, json.password, config("TOKEN_TTL_HOURS"))))
+    issued = accounts.login(
+        json.email, json.password, config("TOKEN_TTL_HOURS"), secret=config("SECRET_KEY"), address=request.remote_addr
+    )
+    return ok(token_out(issued))
 
 
 @bp.post("/logout")

@@ -9,9 +9,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from .. import metrics
+from .. import metrics, outage
 from ..constants import JobStatus
 from ..errors import ApiError
 from ..extensions import db
@@ -23,6 +24,9 @@ from . import queue
 
 log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, DBAPIError, OSError)
+# The database cannot be reached: the job table waits for it, nothing is lost (leases expire, jobs re-run).
+DATABASE_DOWN = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
+OUTAGE_MAX_PAUSE_SECONDS = 30.0
 
 
 def lower_thread_priority(nice: int) -> None:
@@ -123,6 +127,7 @@ class JobRunner:
     def _dispatch_loop(self) -> None:
         config = self.app.config
         next_sweep = 0.0
+        pause = config["JOB_POLL_SECONDS"]
         while not self._stop.is_set():
             try:
                 with self.app.app_context():
@@ -137,9 +142,16 @@ class JobRunner:
                         with self._lock:
                             self._running.add(job.id)
                         self._executor.submit(self._run, job)
+                outage.watch.recovered()
+                pause = config["JOB_POLL_SECONDS"]
+            except DATABASE_DOWN as exc:
+                # One log line per outage (outage.py), and a back-off instead of a traceback a second.
+                with self.app.app_context():
+                    outage.watch.failed(self.app, exc)
+                pause = min(pause * 2, OUTAGE_MAX_PAUSE_SECONDS)
             except Exception:
                 log.exception("job dispatcher error")
-            self._wake.wait(config["JOB_POLL_SECONDS"])
+            self._wake.wait(pause)
             self._wake.clear()
 
     def _recover(self, max_attempts: int) -> None:
@@ -170,6 +182,8 @@ class JobRunner:
             try:
                 with self.app.app_context(), db.engine.begin() as connection:
                     queue.heartbeat(connection, running, self.worker_id, config["JOB_LEASE_SECONDS"])
+            except DATABASE_DOWN:
+                pass  # the dispatcher reports the outage; a lease lost meanwhile is recovered by the sweep
             except Exception:
                 log.exception("job heartbeat error")
 
@@ -217,7 +231,12 @@ class JobRunner:
                     status, error_code = JobStatus.FAILED, "analysis_error"
                     message = f"The analysis could not be completed ({type(exc).__name__})."
                 clock.close()
-                self._record(job, status, error_code, message, time.perf_counter() - started)
+                try:
+                    self._record(job, status, error_code, message, time.perf_counter() - started)
+                except DATABASE_DOWN as exc:
+                    # Nothing was written: the lease expires and the job runs again once the database is back.
+                    db.session.rollback()
+                    outage.watch.failed(self.app, exc)
         finally:
             with self._lock:
                 self._running.discard(job.id)

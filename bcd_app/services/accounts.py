@@ -1,26 +1,48 @@
 """Accounts and bearer tokens: registration, login, logout, token checks, erasure."""
 
 import hashlib
+import hmac
 import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
-from ..errors import Conflict, Invalid, Unauthorized
+from ..errors import Conflict, Invalid, TooManyAttempts, Unauthorized
 from ..extensions import db
 from ..models import AuthToken, User, utcnow
+from ..schemas.requests import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from . import storage
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-PASSWORD_MIN_LENGTH = 8
-PASSWORD_MAX_LENGTH = 256
+# zxcvbn's score (0-4) below which a password is refused: 0-1 are the common, breached and patterned ones
+# (password1, 12345678a, qwertyuiop), under a million guesses.
+MIN_PASSWORD_SCORE = 2
+# A local part this long found in the password makes it guessable from the email.
+EMAIL_IN_PASSWORD_MIN = 3
 # Computed once so an unknown email costs as much as a wrong password (no timing oracle).
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+# Login attempts per window, per account and per address (OWASP ASVS 2.2.1); counted in PostgreSQL
+# before the password is checked, so every worker and server sees the same count.
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_ATTEMPTS = {"account": 5, "address": 20}
+_ATTEMPT_SQL = text(
+    """
+    INSERT INTO login_throttle (key, attempts, window_started_at) VALUES (:key, 1, now())
+    ON CONFLICT (key) DO UPDATE SET
+        attempts = CASE WHEN login_throttle.window_started_at <= now() - make_interval(secs => :window)
+                        THEN 1 ELSE login_throttle.attempts + 1 END,
+        window_started_at = CASE WHEN login_throttle.window_started_at <= now() - make_interval(secs => :window)
+                                 THEN now() ELSE login_throttle.window_started_at END
+    RETURNING attempts, greatest(1, ceil(extract(epoch FROM
+        window_started_at + make_interval(secs => :window) - now())))::int AS retry_after
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -32,24 +54,31 @@ class IssuedToken:
     user: User
 
 
-def normalise_email(raw: object) -> str:
-    """Trim and lower-case an email, or raise Invalid."""
-    if not isinstance(raw, str) or not EMAIL_PATTERN.match(raw.strip()) or len(raw.strip()) > 254:
-        raise Invalid("A valid email address is required.", code="invalid_email")
-    return raw.strip().lower()
-
-
-def _check_password(raw: object) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise Invalid("A password is required.", code="invalid_password")
-    if len(raw) < PASSWORD_MIN_LENGTH or len(raw) > PASSWORD_MAX_LENGTH:
+def normalise_email(raw: str) -> str:
+    """Trim and lower-case an email, or raise Invalid (the length is checked after lower-casing, which can
+    lengthen it: 'İ' becomes two characters)."""
+    email = raw.strip().lower()
+    if not EMAIL_PATTERN.match(email) or len(email) > EMAIL_MAX_LENGTH:
         raise Invalid(
-            f"The password must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters long.",
+            f"email: a valid address of at most {EMAIL_MAX_LENGTH} characters is required.", code="invalid_email"
+        )
+    return email
+
+
+def check_password(password: str, email: str) -> str:
+    """NIST SP 800-63B: at least 8 characters, not common or breached (zxcvbn's lists and patterns), and not
+    built from the email."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise Invalid(f"password: at least {PASSWORD_MIN_LENGTH} characters are required.", code="weak_password")
+    local = email.split("@", 1)[0]
+    if len(local) >= EMAIL_IN_PASSWORD_MIN and local in password.lower():
+        raise Invalid("password: it must not contain your email address.", code="weak_password")
+    if zxcvbn(password[:100], user_inputs=[email, local])["score"] < MIN_PASSWORD_SCORE:
+        raise Invalid(
+            "password: it is too common or too easy to guess; a few unrelated words make a strong one.",
             code="weak_password",
         )
-    if raw.isdigit() or (raw.isalpha() and raw.lower() == raw):
-        raise Invalid("The password is too easy to guess: mix letters with digits or symbols.", code="weak_password")
-    return raw
+    return password
 
 
 def _hash_token(token: str) -> str:
@@ -63,30 +92,68 @@ def _issue_token(user: User, ttl_hours: int) -> IssuedToken:
     return IssuedToken(token=token, expires_at=expires_at, user=user)
 
 
-def register(email: object, password: object, ttl_hours: int) -> IssuedToken:
-    """Create an account and log it in; 409 when the email is taken."""
-    user = User(email=normalise_email(email), password_hash=generate_password_hash(_check_password(password)))
-    db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
+def register(email: str, password: str, ttl_hours: int) -> IssuedToken:
+    """Create an account and log it in; 409 when the email is taken.
+
+    ON CONFLICT DO NOTHING: a taken email is no error in PostgreSQL's log (which would quote it).
+    """
+    address = normalise_email(email)
+    password_hash = generate_password_hash(check_password(password, address))
+    user_id = db.session.scalar(
+        insert(User)
+        .values(id=uuid.uuid4(), email=address, password_hash=password_hash, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=[User.email])
+        .returning(User.id)
+    )
+    if user_id is None:
         db.session.rollback()
-        raise Conflict("An account with this email already exists.", code="email_taken") from None
-    issued = _issue_token(user, ttl_hours)
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    issued = _issue_token(db.session.get(User, user_id), ttl_hours)
     db.session.commit()
     return issued
 
 
-def login(email: object, password: object, ttl_hours: int) -> IssuedToken:
-    """Check credentials and issue a token; the same 401 for a wrong email or password."""
-    if not isinstance(email, str) or not isinstance(password, str) or not password:
-        raise Invalid("Email and password are required.", code="invalid_credentials")
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+def _throttle_key(secret: str, kind: str, value: str) -> str:
+    """The throttle row of an account or address: a keyed hash, so the table holds no email or address."""
+    return f"{kind}:" + hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def _count_attempt(secret: str, email: str, address: str) -> None:
+    """Count this login attempt against the account and the address; 429 past either one's limit."""
+    db.session.execute(
+        text("DELETE FROM login_throttle WHERE window_started_at <= now() - make_interval(secs => :window)"),
+        {"window": LOGIN_WINDOW.total_seconds()},
+    )
+    refused = []
+    for kind, value in (("account", email), ("address", address)):
+        row = db.session.execute(
+            _ATTEMPT_SQL, {"key": _throttle_key(secret, kind, value), "window": LOGIN_WINDOW.total_seconds()}
+        ).one()
+        if row.attempts > LOGIN_ATTEMPTS[kind]:
+            refused.append(row.retry_after)
+    db.session.commit()
+    if refused:
+        wait = max(refused)
+        raise TooManyAttempts(
+            f"Too many login attempts; try again in {wait} seconds.", headers={"Retry-After": str(wait)}
+        )
+
+
+def login(email: str, password: str, ttl_hours: int, *, secret: str, address: str) -> IssuedToken:
+    """Check credentials and issue a token; the same 401 for a wrong email or password, 429 past the limits."""
+    address_key = address or "unknown"
+    email = email.strip().lower()
+    _count_attempt(secret, email, address_key)
+    user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
     if not check_password_hash(user.password_hash, password):
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
+    # A good password clears the account's count (the address keeps its own).
+    db.session.execute(
+        text("DELETE FROM login_throttle WHERE key = :key"), {"key": _throttle_key(secret, "account", email)}
+    )
     issued = _issue_token(user, ttl_hours)
     db.session.commit()
     return issued

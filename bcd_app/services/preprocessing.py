@@ -6,14 +6,17 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageRejected
 
 # Formats we decode; everything else (EPS starts Ghostscript, FITS, ...) is refused unread.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
-# 50 MP fits a 48 MP phone photo; Pillow's own default only warns below twice its limit.
+# 50 MP fits a 48 MP phone photo; Pillow's own default only warns below twice its limit. A JPEG is
+# decoded at reduced DCT scale, so its size costs little memory; PNG and WebP decode at full size
+# (4 bytes a pixel), so they get a smaller budget: 40 MP is at most 160 MB while decoding.
 MAX_PIXELS = 50_000_000
+MAX_PIXELS_FULL_DECODE = 40_000_000
 MAX_SIDE = 10_000
 # Every measure and the model input are taken from this working copy (longer side, px), so
 # they do not depend on the upload's resolution and the arrays stay small.
@@ -73,19 +76,30 @@ def _open(data: bytes) -> Image.Image:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageRejected("The file is not a JPEG, PNG or WebP image.", code="not_an_image") from None
     width, height = image.size
-    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE or min(width, height) < 1:
-        raise ImageRejected(f"The image must be at most {MAX_SIDE} px a side.", code="image_too_large")
+    budget = MAX_PIXELS if image.format == "JPEG" else MAX_PIXELS_FULL_DECODE
+    if width * height > budget or max(width, height) > MAX_SIDE or min(width, height) < 1:
+        raise ImageRejected(
+            f"The image must be at most {budget // 1_000_000} megapixels and {MAX_SIDE} px a side.",
+            code="image_too_large",
+        )
     if getattr(image, "n_frames", 1) > 1:
         raise ImageRejected("Animated images are not accepted.", code="animated_image")
     return image
 
 
-def _to_rgb(image: Image.Image) -> np.ndarray:
+def _to_rgb(image: Image.Image, max_side: int | None) -> np.ndarray:
+    """RGB uint8 pixels, reduced toward `max_side` before any conversion, so a large or deep image never
+    exists at full size in more than its decoded form."""
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if values.max(initial=0) > 255 else 255.0
-        grey = np.clip(values / top * 255.0, 0, 255).astype(np.uint8)
+        values = np.asarray(image)
+        if max_side:
+            values = fit_long_side(values.astype(np.float32) if values.dtype.kind == "i" else values, max_side)
+        top = 65535.0 if float(values.max(initial=0)) > 255 else 255.0
+        grey = np.clip(values.astype(np.float32) / top * 255.0, 0, 255).astype(np.uint8)
         return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    step = max(image.size) // max_side if max_side else 1
+    if step >= 2:
+        image = image.reduce(step)
     if "A" in image.mode or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -93,28 +107,58 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 when there is none); a damaged EXIF block rejects the photo."""
+    try:
+        return int(image.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - any failure to parse untrusted metadata is a damaged file
+        raise ImageRejected("The photo's metadata is damaged; export it again.", code="damaged_metadata") from None
+
+
 def load_image(data: bytes, max_side: int | None = WORKING_SIZE) -> LoadedImage:
     """Decode bytes into oriented RGB pixels, refusing bombs, truncation, animation and unknown formats.
 
-    With `max_side`, a JPEG is decoded at reduced DCT scale (Pillow's draft) straight to at
-    least that size, which is most of the speed on 12 MP phone photos.
+    With `max_side`, a JPEG is decoded at reduced DCT scale (Pillow's draft) straight to at least that size,
+    which is most of the speed on 12 MP phone photos; other formats are reduced right after decoding.
     """
     image = _open(data)
     image_format = image.format or "UNKNOWN"
-    orientation = image.getexif().get(0x0112, 1)
     width, height = image.size
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    if max_side and image_format == "JPEG":
-        scale = max_side / max(image.size)
-        image.draft("RGB", (max(1, int(image.size[0] * scale)), max(1, int(image.size[1] * scale))))
     try:
-        image.load()
-        image = ImageOps.exif_transpose(image)
-        pixels = _to_rgb(image)
-    except (OSError, SyntaxError, ValueError):
+        if image_format == "JPEG":
+            # A JPEG's EXIF is in its header; the draft scale must be chosen before decoding.
+            orientation = _orientation(image)
+            if max_side:
+                scale = max_side / max(image.size)
+                image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+            image.load()
+        else:
+            # PNG and WebP may keep their EXIF after the pixels: decode first.
+            image.load()
+            orientation = _orientation(image)
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+        pixels = _to_rgb(image, max_side)
+        pixels = _oriented(pixels, orientation)
+    except ImageRejected:
+        raise
+    except Exception:  # noqa: BLE001 - decoders of untrusted bytes fail in many ways; each is a damaged file
         raise ImageRejected("The image file is damaged or truncated.", code="truncated_image") from None
     return LoadedImage(pixels=pixels, width=width, height=height, format=image_format)
+
+
+# EXIF orientation -> (transpose, rotations by 90 deg counter-clockwise), as ImageOps.exif_transpose applies it.
+_ORIENTATIONS = {2: (True, 0), 3: (False, 2), 4: (True, 2), 5: (True, 1), 6: (False, 3), 7: (True, 3), 8: (False, 1)}
+
+
+def _oriented(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Pixels turned upright from their EXIF orientation (on the small decoded array, not the full image)."""
+    if orientation not in _ORIENTATIONS:
+        return pixels
+    mirror, turns = _ORIENTATIONS[orientation]
+    if mirror:
+        pixels = pixels[:, ::-1]
+    return np.ascontiguousarray(np.rot90(pixels, turns))
 
 
 def fit_long_side(pixels: np.ndarray, size: int = WORKING_SIZE) -> np.ndarray:

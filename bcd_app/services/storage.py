@@ -20,10 +20,17 @@ def _resolve(upload_dir: str, key: str) -> Path:
     return path
 
 
+def _private_folders(root: Path, folder: Path) -> None:
+    """Create `folder` and every missing folder between it and `root` as 0700 (mkdir's parents=True would
+    give the intermediate ones the umask's 0755: a user's folder readable by every local account)."""
+    for part in reversed([folder, *folder.parents][: len(folder.relative_to(root).parts)]):
+        part.mkdir(mode=0o700, exist_ok=True)
+
+
 def write(upload_dir: str, key: str, data: bytes) -> None:
     """Write `data` at `key` atomically: a temporary file in the same folder, fsync, rename."""
     path = _resolve(upload_dir, key)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _private_folders(Path(upload_dir).resolve(), path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -1,0 +1,202 @@
+"""Reproductions of the attacks and faults found from outside, each pinned as a test: hostile text, odd
+images, races, brute force, weak passwords, private folders."""
+
+import io
+import json
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import text
+
+from bcd_app.extensions import db
+from tests import photo_data
+from tests.helpers import completed_session, create_session, data_of, upload, wait_until
+
+SCENES = {"front": "astronaut", "left": "coffee", "right": "chelsea"}
+
+
+def _register(client, email: str, password: str = "correct-horse-9"):
+    return client.post("/api/auth/register", json={"email": email, "password": password})
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/auth/register", {"email": "lone\ud800@example.com", "password": "correct-horse-9"}),
+        ("/api/auth/register", {"email": "x@example.com", "password": "correct\udfffhorse-9"}),
+        ("/api/auth/login", {"email": "lone\ud800@example.com", "password": "whatever-1"}),
+        ("/api/auth/login", {"email": "x@example.com", "password": "pass\ud800word"}),
+        ("/api/auth/login", {"email": "nul\u0000@example.com", "password": "whatever-1"}),
+        ("/api/auth/register", {"email": "a" * 60 + "@" + "\u0130" * 185 + ".com", "password": "correct-horse-9"}),
+    ],
+)
+def test_hostile_credentials_are_400_naming_the_field(client, path, body):
+    response = client.post(path, data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["detail"].startswith(("email", "password")), response.get_json()
+
+
+def test_hostile_bodies_and_queries_are_400(client, auth):
+    headers = auth.register()
+    notes = client.post("/api/sessions", json={"session_type": "full", "notes": "a\u0000b"}, headers=headers)
+    assert notes.status_code == 400 and "notes" in notes.get_json()["detail"]
+    huge_page = client.get("/api/sessions?page=1000000000000000000", headers=headers)
+    assert huge_page.status_code == 400 and "page" in huge_page.get_json()["detail"]
+    nested = "[" * 1000 + "]" * 1000
+    deep = client.post("/api/sessions", data=nested, content_type="application/json", headers=headers)
+    assert deep.status_code == 400 and deep.get_json()["error"]["code"] == "invalid_json"
+    form = client.post("/api/auth/login", data={"email": "a@b.co"}, content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 415
+
+
+def _png_truncated(photos) -> bytes:
+    data = photo_data.encode(photos["coffee"], fmt="PNG")
+    return data[: len(data) // 2]
+
+
+def _png_corrupt_idat(photos) -> bytes:
+    data = bytearray(photo_data.encode(photos["coffee"], fmt="PNG"))
+    start = data.index(b"IDAT") + 20
+    data[start : start + 40] = bytes(b ^ 0xFF for b in data[start : start + 40])
+    return bytes(data)
+
+
+def _webp_bad_exif(photos) -> bytes:
+    buffer = io.BytesIO()
+    # An IFD whose orientation entry points past the end of the block.
+    exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03\xff\xff\xff\xff"
+    Image.fromarray(photos["coffee"]).save(buffer, format="WEBP", exif=exif)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("make", [_png_truncated, _png_corrupt_idat, _webp_bad_exif])
+def test_damaged_images_are_refused_or_read_never_a_500(client, auth, photos, upload_dir, make):
+    headers = auth.register()
+    sid = create_session(client, headers)
+    response = upload(client, headers, sid, make(photos), "front", filename="photo.png")
+    assert response.status_code in (201, 422), response.get_json()
+    if response.status_code == 422:
+        assert response.get_json()["error"]["code"] in {"truncated_image", "damaged_metadata"}
+        assert data_of(client.get(f"/api/sessions/{sid}", headers=headers))["image_count"] == 0
+
+
+def test_upload_folders_are_private(client, auth, jpeg, upload_dir):
+    headers = auth.register()
+    sid = create_session(client, headers)
+    assert upload(client, headers, sid, jpeg(), "front").status_code == 201
+    folders = [p for p in Path(upload_dir).rglob("*") if p.is_dir()]
+    assert len(folders) >= 2
+    for folder in folders:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+@pytest.mark.parametrize("password", ["password1", "12345678a", "qwertyuiop", "jane.doe-1990", "short1!"])
+def test_common_short_and_email_passwords_are_refused(client, password):
+    response = _register(client, "jane.doe@example.com", password)
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "weak_password"
+    assert _register(client, "jane.doe@example.com", "violet-lantern-harbour").status_code == 201
+
+
+def test_login_locks_an_account_after_five_attempts_for_everyone(client):
+    assert _register(client, "target@example.com").status_code == 201
+    codes = [
+        client.post("/api/auth/login", json={"email": "target@example.com", "password": f"guess-{i}-x"}).status_code
+        for i in range(8)
+    ]
+    assert codes == [401] * 5 + [429] * 3
+    locked = client.post("/api/auth/login", json={"email": "TARGET@example.com", "password": "correct-horse-9"})
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert locked.get_json()["error"]["code"] == "too_many_attempts"
+    with client.application.app_context():
+        keys = db.session.scalars(text("SELECT key FROM login_throttle")).all()
+    assert keys and not any("target" in key or "127.0.0.1" in key for key in keys)
+
+
+def test_login_limit_per_address(client):
+    attempts = [
+        client.post(
+            "/api/auth/login",
+            json={"email": f"nobody-{i}@example.com", "password": "guess-word-1"},
+            environ_base={"REMOTE_ADDR": "198.51.100.7"},
+        ).status_code
+        for i in range(22)
+    ]
+    assert attempts.count(401) == 20 and attempts[20:] == [429, 429]
+    elsewhere = client.post(
+        "/api/auth/login", json={"email": "nobody-0@example.com", "password": "guess-word-1"}
+    ).status_code
+    assert elsewhere == 401
+
+
+@pytest.mark.slow
+def test_waiting_on_a_session_deleted_meanwhile_is_404(app, client, auth, jpeg):
+    headers = auth.register()
+    sid = completed_session(client, headers, {a: jpeg(n) for a, n in SCENES.items()})
+    answers = {}
+
+    def analyse() -> None:
+        answers["wait"] = app.test_client().post(f"/api/analyze-session/{sid}", headers=headers)
+
+    waiter = threading.Thread(target=analyse)
+    waiter.start()
+    wait_until(
+        lambda: client.get(f"/api/analyze-status/{sid}", headers=headers).get_json()["data"]["status"] != "not_started"
+    )
+    assert client.delete(f"/api/delete-session/{sid}", headers=headers).status_code == 200
+    waiter.join(60)
+    assert answers["wait"].status_code in (200, 404), answers["wait"].get_json()
+
+
+def test_erasure_racing_its_own_requests_never_answers_500(app, client, auth, jpeg):
+    headers = auth.register("racer@example.com")
+    sid = create_session(client, headers)
+    photo = jpeg("coffee")
+    codes: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def hammer(kind: str) -> None:
+        own = app.test_client()
+        barrier.wait()
+        for _ in range(6):
+            if kind == "login":
+                response = own.post(
+                    "/api/auth/login", json={"email": "racer@example.com", "password": "correct-horse-9"}
+                )
+            elif kind == "upload":
+                response = upload(own, headers, sid, photo, "front")
+            else:
+                response = own.post("/api/sessions", json={"session_type": "full"}, headers=headers)
+            codes.append(response.status_code)
+
+    threads = [threading.Thread(target=hammer, args=(kind,)) for kind in ("login", "upload", "session")]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    codes.append(app.test_client().delete("/api/account", headers=headers).status_code)
+    for thread in threads:
+        thread.join(60)
+    assert 500 not in codes and set(codes) <= {200, 201, 400, 401, 404, 409, 429}, codes
+
+
+def test_concurrent_baseline_changes_are_serialised(app, client, auth, jpeg):
+    headers = auth.register()
+    sessions = [completed_session(client, headers, {a: jpeg(n) for a, n in SCENES.items()}) for _ in range(3)]
+    codes: list[int] = []
+    barrier = threading.Barrier(12)
+
+    def pick(sid: str) -> None:
+        own = app.test_client()
+        barrier.wait()
+        codes.append(own.put("/api/baseline", json={"session_id": sid}, headers=headers).status_code)
+
+    threads = [threading.Thread(target=pick, args=(sessions[i % 3],)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert codes == [200] * 12
+    with app.app_context():
+        assert db.session.scalar(text("SELECT count(*) FROM sessions WHERE is_baseline")) == 1
