@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export FLASK_APP := wsgi.py
 
-.PHONY: install run test test-fast lint bench fuzz
+.PHONY: install run serve test test-fast lint bench fuzz
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -16,6 +16,11 @@ install: $(VENV)/.installed
 run: install
 	$(VENV)/bin/flask db upgrade
 	JOBS_AUTOSTART=1 $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
+# The single-VM deploy: nginx (Debian's package: apt-get install nginx) in front of gunicorn.
+serve: install
+	$(VENV)/bin/flask db upgrade
+	JOBS_AUTOSTART=1 deploy/serve
 
 test: install lint
 	$(PY) -m pytest -q

@@ -90,6 +90,8 @@ class Config:
     REGION_ANALYSIS = os.environ.get("REGION_ANALYSIS", "1") == "1"
     # Threads torch may use for inference in one process.
     TORCH_THREADS = _int("TORCH_THREADS", 1)
+    # Proxies in front that set X-Forwarded-For (deploy/serve: nginx, 1); 0 = the peer is the client.
+    PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
     # Addresses (networks) allowed to read /metrics; anyone else gets 403.
     METRICS_ALLOWED_NETWORKS = _origins(os.environ.get("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128"))
     # One JSON object per log line (production) instead of plain text.

@@ -7,6 +7,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import metrics
 from .extensions import cors
@@ -63,8 +64,11 @@ def _finish(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Install the JSON provider, the request hooks and CORS for the configured origins only."""
+    """Install the JSON provider, the proxy fix, the request hooks and CORS for the configured origins only."""
     app.json = BoundedJSONProvider(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        # Behind nginx the peer is nginx: the client's address (login limits, /metrics) is in X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
     app.before_request(_start)
     app.after_request(_finish)
     cors.init_app(

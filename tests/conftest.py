@@ -58,6 +58,28 @@ def database_url(pg_server) -> str:
     return database_uri(pg_server, "bcd_test")
 
 
+# Every log this suite produces lands here: the in-process app's records, each live gunicorn's output and
+# the embedded servers' logs; tests/test_zz_private_logs.py greps it for personal data at the end.
+LOG_DIR = Path(tempfile.mkdtemp(prefix="bcd-logs-"))
+# Personal data the suite sent (emails, passwords, notes, tokens): none may appear in any log.
+SENT_SECRETS: set[str] = set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _suite_log():
+    """Write every log record of the run (with its extra fields) to one file."""
+    import logging
+
+    from bcd_app.logging_setup import TextFormatter
+
+    handler = logging.FileHandler(LOG_DIR / "suite.log")
+    handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(handler)
+    yield
+    logging.getLogger().removeHandler(handler)
+
+
 BANNED = re.compile(r"\b(risk|abnormal|suspicious|concerning)\b", re.IGNORECASE)
 
 
@@ -138,7 +160,9 @@ class Auth:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
         response = self.client.post("/api/auth/register", json={"email": email, "password": password})
         assert response.status_code == 201, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['data']['token']}"}
+        token = response.get_json()["data"]["token"]
+        SENT_SECRETS.update({email, password, token})
+        return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import assert_neutral
+from tests.conftest import LOG_DIR, SENT_SECRETS, assert_neutral
 from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ class LiveServer:
             **env,
         }
         self.process: subprocess.Popen | None = None
-        self.log = Path(upload_dir) / f"gunicorn-{self.port}.log"
+        self.log = LOG_DIR / f"gunicorn-{self.port}.log"
 
     def start(self, timeout: float = 60) -> "LiveServer":
         """Start and wait until /health answers."""
@@ -101,6 +101,7 @@ class Api:
     def register(self, email: str) -> dict:
         """A new user's headers."""
         body = self.call("POST", "/api/auth/register", json={"email": email, "password": "live-pass-123"}).json()
+        SENT_SECRETS.update({email, "live-pass-123", body["data"]["token"]})
         return {"Authorization": f"Bearer {body['data']['token']}"}
 
     def completed_session(self, headers: dict, photos: dict[str, bytes], session_type: str = "full") -> str:

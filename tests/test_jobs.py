@@ -30,7 +30,8 @@ def test_image_deleted_while_queued_fails_with_reason_and_log(app, client, auth,
     session_id = _session(client, headers, jpeg)
     with app.app_context():
         key = db.session.scalar(text("SELECT storage_key FROM images WHERE session_id = :s LIMIT 1"), {"s": session_id})
-    (Path(upload_dir) / key).unlink()
+    for stored in (Path(upload_dir) / key).parent.glob(Path(key).stem + ".*"):  # the photo and its working copy
+        stored.unlink()
 
     response = client.post(f"/api/analyze-session/{session_id}?async_process=true", headers=headers)
     assert response.status_code == 202 and data_of(response)["status"] == "processing"

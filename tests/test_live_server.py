@@ -133,3 +133,24 @@ def test_sigterm_stops_claiming_and_leaves_no_job_running(fresh_db, upload_dir, 
         server.stop()
     assert _count(live_app, "SELECT count(*) FROM analysis_logs WHERE status = 'completed'") == 8
     assert _count(live_app, "SELECT max(attempts) FROM analysis_jobs") == 1
+
+
+def test_login_limit_is_exact_across_four_workers(fresh_db, upload_dir):
+    url, _ = fresh_db
+    server = LiveServer(url, upload_dir, workers=4).start()
+    try:
+        api = Api(server.url)
+        api.register("brute@example.com")
+
+        def guess(i: int) -> int:
+            body = {"email": "brute@example.com", "password": f"wrong-guess-{i}"}
+            return Api(server.url).call("POST", "/api/auth/login", json=body).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            codes = list(pool.map(guess, range(100)))
+        print(f"\n100 wrong passwords for one account, 4 workers: {codes.count(401)} x 401, then 429")
+        assert codes.count(401) == 5 and codes.count(429) == 95, codes
+        right = api.call("POST", "/api/auth/login", json={"email": "brute@example.com", "password": "live-pass-123"})
+        assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+    finally:
+        server.stop()

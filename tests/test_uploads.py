@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from tests.helpers import create_session, data_of, upload
 
@@ -139,6 +139,11 @@ def test_exif_orientation_applied_and_metadata_stripped(client, auth, photos, up
     image = data_of(upload(client, headers, session_id, buffer.getvalue(), "front"))
     assert (image["width"], image["height"]) == (400, 600)
     stored = next(p for p in Path(upload_dir).rglob("*.jpg"))
-    with Image.open(stored) as reopened:
-        assert reopened.size == (400, 600)
-        assert not reopened.getexif()
+    with Image.open(stored) as reopened, Image.open(io.BytesIO(buffer.getvalue())) as sent:
+        # Kept losslessly: the same compressed pixels, and of the metadata only the orientation.
+        assert dict(reopened.getexif()) == {0x0112: 6} and b"PhoneMaker" not in stored.read_bytes()
+        assert np.array_equal(np.asarray(reopened), np.asarray(sent))
+        assert ImageOps.exif_transpose(reopened).size == (400, 600)
+    working = next(p for p in Path(upload_dir).rglob("*.work.png"))
+    with Image.open(working) as copy:
+        assert copy.size == (400, 600) and not copy.getexif()

@@ -126,8 +126,7 @@ def _prepare_images(
     """Each image's quality, model input and brightness-normalised working copy."""
     qualities, inputs, workings = [], [], []
     for done, image in enumerate(images, start=1):
-        data = storage.read(settings.upload_dir, image.storage_key)
-        measured, normalised = quality.measure(preprocessing.load_image(data), settings.thresholds)
+        measured, normalised = quality.measure(_working_copy(image, settings.upload_dir), settings.thresholds)
         for name in QUALITY_COLUMNS:
             setattr(image, name, getattr(measured, name))
         qualities.append(measured)
@@ -135,6 +134,15 @@ def _prepare_images(
         workings.append(normalised.pixels)
         progress(done, len(images), "preprocessing")
     return qualities, np.stack(inputs), workings
+
+
+def _working_copy(image: Image, upload_dir: str) -> preprocessing.LoadedImage:
+    """The upload as its quality was measured: the working copy kept beside it (older uploads: decoded again)."""
+    try:
+        pixels = preprocessing.decode_png(storage.read(upload_dir, storage.working_key(image.storage_key)))
+    except FileNotFoundError:
+        return preprocessing.load_image(storage.read(upload_dir, image.storage_key))
+    return preprocessing.LoadedImage(pixels, image.width, image.height, image.format)
 
 
 def _embed(images: list[Image], inputs: np.ndarray, by_angle: dict[str, list[int]]) -> Embedded:

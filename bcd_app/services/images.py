@@ -2,7 +2,7 @@
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
@@ -10,11 +10,11 @@ from ..constants import ANGLES, SessionStatus
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..models import CaptureSession, Image
-from . import preprocessing, quality, signed_links, storage
+from . import metadata, preprocessing, quality, signed_links, storage
 from .sessions import get_owned_session, image_count, parse_id
 
-# Stored copies are oriented, stripped of metadata and capped at this size (longer side, px):
-# plenty for a 224 px model and for previews, and far less to keep and to decode later.
+# PNG and WebP uploads are kept as a JPEG of at most this size (longer side, px); JPEGs are kept as sent,
+# less their metadata.
 STORED_MAX_SIDE = 2048
 THUMBNAIL_SIZE = 256
 PREVIEW_SALT = "image-preview"
@@ -54,8 +54,7 @@ def add_image(
         raise Conflict("The session is completed; start a new session to add photos.", code="session_completed")
     if image_count(session.id) >= max_images:
         raise Invalid(f"A session holds at most {max_images} images.", code="too_many_images")
-    loaded = preprocessing.load_image(data, max_side=STORED_MAX_SIDE)
-    pixels = preprocessing.fit_long_side(loaded.pixels, STORED_MAX_SIDE)
+    loaded, stored = decode_for_storage(data)
     measured, _ = quality.measure(loaded, thresholds)
     image_id = uuid.uuid4()
     key = storage.image_key(user_id, session.id, image_id, "jpg")
@@ -71,15 +70,35 @@ def add_image(
         format=loaded.format,
         **{name: getattr(measured, name) for name in QUALITY_COLUMNS},
     )
-    storage.write(upload_dir, key, preprocessing.encode_for_storage(pixels))
+    written = []
     try:
+        for name, content in ((key, stored), (storage.working_key(key), preprocessing.encode_png(loaded.pixels))):
+            storage.write(upload_dir, name, content)
+            written.append(name)
         db.session.add(image)
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        storage.delete(upload_dir, key)
+        for name in written:
+            storage.delete(upload_dir, name)
         raise
     return StoredImage(image=image, quality=measured)
+
+
+def decode_for_storage(data: bytes) -> tuple[preprocessing.LoadedImage, bytes]:
+    """The upload at working size (what quality and the analysis read) and the bytes to keep.
+
+    A JPEG is decoded at reduced DCT scale only, and kept as sent less its metadata (lossless: no second
+    encoding, no full-size decode). PNG and WebP, rare from phones, are kept as a JPEG of at most
+    STORED_MAX_SIDE px, from one decode.
+    """
+    if data[:2] == metadata.SOI:
+        loaded = preprocessing.load_image(data)
+        if loaded.format == "JPEG":
+            return loaded, metadata.strip_jpeg(data, loaded.orientation)
+    large = preprocessing.load_image(data, max_side=STORED_MAX_SIDE)
+    kept = preprocessing.encode_for_storage(preprocessing.fit_long_side(large.pixels, STORED_MAX_SIDE))
+    return replace(large, pixels=preprocessing.fit_long_side(large.pixels)), kept
 
 
 QUALITY_COLUMNS = (
@@ -118,6 +137,7 @@ def delete_image(user_id: uuid.UUID, session_id: object, image_id: object, uploa
     db.session.delete(image)
     db.session.commit()
     storage.delete(upload_dir, key)
+    storage.delete(upload_dir, storage.working_key(key))
 
 
 def sign_preview(secret: str, image_id: uuid.UUID, variant: str = "full") -> str:

@@ -12,11 +12,10 @@ from ..errors import ImageRejected
 
 # Formats we decode; everything else (EPS starts Ghostscript, FITS, ...) is refused unread.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
-# 50 MP fits a 48 MP phone photo; Pillow's own default only warns below twice its limit. A JPEG is
-# decoded at reduced DCT scale, so its size costs little memory; PNG and WebP decode at full size
-# (4 bytes a pixel), so they get a smaller budget: 40 MP is at most 160 MB while decoding.
-MAX_PIXELS = 50_000_000
-MAX_PIXELS_FULL_DECODE = 40_000_000
+# Pixel budget per format, so no accepted upload grows a worker by 250 MB (bench/upload_memory.py). 50 MP
+# fits a 48 MP phone photo, and a JPEG is decoded at reduced DCT scale (a few MB); PNG and WebP decode
+# at full size first (about 6 bytes a pixel at peak), and are rare from a phone camera.
+MAX_PIXELS = {"JPEG": 50_000_000, "PNG": 30_000_000, "WEBP": 30_000_000}
 MAX_SIDE = 10_000
 # Every measure and the model input are taken from this working copy (longer side, px), so
 # they do not depend on the upload's resolution and the arrays stay small.
@@ -35,18 +34,19 @@ GAMMA_ITERATIONS = 3
 # Side (px) of the DCT blocks a JPEG encoder quantises.
 JPEG_BLOCK = 8
 
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+Image.MAX_IMAGE_PIXELS = max(MAX_PIXELS.values())
 Image.LOAD_TRUNCATED_IMAGES = False
 
 
 @dataclass(frozen=True)
 class LoadedImage:
-    """A decoded photo: RGB uint8 pixels (oriented), its full oriented size and its format."""
+    """A decoded photo: RGB uint8 pixels (oriented), its full oriented size, its format and EXIF orientation."""
 
     pixels: np.ndarray
     width: int
     height: int
     format: str
+    orientation: int = 1
 
     @property
     def block_period(self) -> int | None:
@@ -76,7 +76,7 @@ def _open(data: bytes) -> Image.Image:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageRejected("The file is not a JPEG, PNG or WebP image.", code="not_an_image") from None
     width, height = image.size
-    budget = MAX_PIXELS if image.format == "JPEG" else MAX_PIXELS_FULL_DECODE
+    budget = MAX_PIXELS.get(image.format or "", min(MAX_PIXELS.values()))
     if width * height > budget or max(width, height) > MAX_SIDE or min(width, height) < 1:
         raise ImageRejected(
             f"The image must be at most {budget // 1_000_000} megapixels and {MAX_SIDE} px a side.",
@@ -132,19 +132,27 @@ def load_image(data: bytes, max_side: int | None = WORKING_SIZE) -> LoadedImage:
                 scale = max_side / max(image.size)
                 image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
             image.load()
+            pixels = _to_rgb(image, max_side)
+        elif image_format == "WEBP":
+            # OpenCV decodes WebP in a third of the memory Pillow takes; orientation stays ours to apply.
+            orientation = _orientation(image)
+            decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+            if decoded is None:
+                raise ValueError("undecodable WebP")
+            pixels = cv2.cvtColor(fit_long_side(decoded, max_side) if max_side else decoded, cv2.COLOR_BGR2RGB)
         else:
-            # PNG and WebP may keep their EXIF after the pixels: decode first.
+            # A PNG may keep its EXIF after the pixels: decode first.
             image.load()
             orientation = _orientation(image)
+            pixels = _to_rgb(image, max_side)
         if orientation in (5, 6, 7, 8):
             width, height = height, width
-        pixels = _to_rgb(image, max_side)
         pixels = _oriented(pixels, orientation)
     except ImageRejected:
         raise
     except Exception:  # noqa: BLE001 - decoders of untrusted bytes fail in many ways; each is a damaged file
         raise ImageRejected("The image file is damaged or truncated.", code="truncated_image") from None
-    return LoadedImage(pixels=pixels, width=width, height=height, format=image_format)
+    return LoadedImage(pixels=pixels, width=width, height=height, format=image_format, orientation=orientation)
 
 
 # EXIF orientation -> (transpose, rotations by 90 deg counter-clockwise), as ImageOps.exif_transpose applies it.
@@ -222,6 +230,19 @@ def model_input(pixels: np.ndarray, size: int = MODEL_INPUT_SIZE) -> np.ndarray:
     resized = cv2.resize(square, (size, size), interpolation=interpolation)
     scaled = (resized.astype(np.float32) - MODEL_MEAN) / MODEL_STD
     return np.ascontiguousarray(scaled.transpose(2, 0, 1))
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """RGB pixels as a fast, lossless PNG (the analysis's working copy of an upload)."""
+    ok, buffer = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise ImageRejected("The image could not be stored.", code="encode_failed")
+    return buffer.tobytes()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """RGB pixels of a working copy written by encode_png."""
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def encode_for_storage(pixels: np.ndarray, quality: int = 92) -> bytes:

@@ -12,6 +12,11 @@ def image_key(user_id: uuid.UUID, session_id: uuid.UUID, image_id: uuid.UUID, ex
     return f"{user_id}/{session_id}/{image_id}.{extension}"
 
 
+def working_key(key: str) -> str:
+    """Where an image's working copy (decoded at the analysis's size, lossless) lives beside it."""
+    return key.rsplit(".", 1)[0] + ".work.png"
+
+
 def _resolve(upload_dir: str, key: str) -> Path:
     root = Path(upload_dir).resolve()
     path = (root / key).resolve()
