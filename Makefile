@@ -46,3 +46,5 @@ bench: install
 	$(PY) bench/vector_bench.py
 	$(PY) bench/enqueue_bench.py
 	$(PY) bench/trust_eval.py
+	$(PY) bench/upload_memory.py
+	$(PY) bench/service_bench.py

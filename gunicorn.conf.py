@@ -28,10 +28,30 @@ errorlog = "-"
 
 
 def on_starting(_server) -> None:
-    """Start with empty metric files: a previous run's counters are not this one's."""
+    """Start with empty metric files, bound malloc's arenas, and load the model in the master so every worker
+    shares its pages (copy-on-write) instead of loading its own."""
     folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, mode=0o700)
+    _bound_malloc_arenas()
+    if os.environ.get("PRELOAD_MODEL", "1") == "1":
+        from bcd_app.services.embeddings import embedder
+
+        # One torch thread in the master: a fork after a multi-threaded OpenMP region can hang the child.
+        embedder.configure(os.environ.get("EMBEDDING_MODEL_PATH"), 1)
+        embedder.info()
+
+
+def _bound_malloc_arenas() -> None:
+    """glibc gives every thread its own malloc arena: with analysis and request threads, fragmented and held.
+    Two arenas for the master and the workers it forks (MALLOC_ARENA_MAX cannot act on a running process)."""
+    import ctypes
+
+    m_arena_max = -8
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(m_arena_max, int(os.environ.get("MALLOC_ARENAS", "2")))
+    except OSError:
+        pass
 
 
 def child_exit(_server, worker) -> None:

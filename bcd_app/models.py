@@ -132,6 +132,9 @@ class Image(db.Model):
     low_confidence: Mapped[bool | None] = mapped_column(Boolean)
     brightness_correction: Mapped[float | None] = mapped_column(Float)
     image_quality_score: Mapped[float | None] = mapped_column(Float)
+    # With the columns above, the whole measured quality: the analysis reads it instead of measuring again.
+    blur_effect: Mapped[float | None] = mapped_column(Float)
+    hints: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = _created()
 
     session: Mapped[CaptureSession] = relationship(back_populates="images")
@@ -196,6 +199,8 @@ class AngleEmbedding(db.Model):
     model_version: Mapped[str] = mapped_column(String(64), nullable=False)
     dim: Mapped[int] = mapped_column(Integer, nullable=False)
     embedding: Mapped[list[float]] = _vector()
+    # The session's time, copied here so the rolling and monthly layers read their window through an index.
+    session_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     # What later sessions' region comparison reads of this angle's best photo: its cell vectors (cells x dim,
     # float16 bytes; null for a model without feature maps) and its small brightness-normalised copy (PNG).
     cells: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -204,12 +209,13 @@ class AngleEmbedding(db.Model):
 
     __table_args__ = (
         UniqueConstraint("session_id", "angle", "model_version", name="uq_angle_embeddings_session_angle_model"),
-        Index("ix_angle_embeddings_user_angle", "user_id", "angle", "model_version"),
         Index(
-            "ix_angle_embeddings_hnsw",
-            "embedding",
-            postgresql_using="hnsw",
-            postgresql_ops={"embedding": "vector_cosine_ops"},
+            "ix_angle_embeddings_user_angle_time",
+            "user_id",
+            "angle",
+            "model_version",
+            "session_created_at",
+            "session_id",
         ),
     )
 
@@ -227,15 +233,24 @@ class SessionEmbedding(db.Model):
     embedding: Mapped[list[float]] = _vector()
     created_at: Mapped[datetime] = _created()
 
-    __table_args__ = (
-        UniqueConstraint("session_id", "model_version", name="uq_session_embeddings_session_model"),
-        Index(
-            "ix_session_embeddings_hnsw",
-            "embedding",
-            postgresql_using="hnsw",
-            postgresql_ops={"embedding": "vector_cosine_ops"},
-        ),
-    )
+    __table_args__ = (UniqueConstraint("session_id", "model_version", name="uq_session_embeddings_session_model"),)
+
+
+class AngleAggregate(db.Model):
+    """Running sum of a user's angle vectors under one model version: the lifetime layer without a scan.
+
+    Kept in the transaction that writes or deletes the vectors; the sum in float64 (bytes), so adding and
+    removing thousands of vectors stays equal to a full recomputation.
+    """
+
+    __tablename__ = "angle_aggregates"
+    user_id: Mapped[uuid.UUID] = mapped_column(db.Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    angle: Mapped[str] = mapped_column(String(16), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer, nullable=False)
+    total: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    # The newest session counted: the aggregate is "every earlier session" for any session after it.
+    latest_session_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class RegionChange(db.Model):

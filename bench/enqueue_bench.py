@@ -30,7 +30,7 @@ WORKERS = 2
 
 def _timed_submit(api: Api, headers: dict, sid: str) -> tuple[float, int]:
     start = time.perf_counter()
-    response = api.call("POST", f"/api/analyze-session/{sid}", headers)
+    response = api.call("POST", f"/api/analyze-session/{sid}?async_process=true", headers)
     return (time.perf_counter() - start) * 1000, response.status_code
 
 

@@ -29,7 +29,7 @@ def status(field):
 def process(data):
     loaded, kept = images.decode_for_storage(data)
     quality.measure(loaded)
-    preprocessing.encode_png(loaded.pixels)
+    preprocessing.encode_working(preprocessing.fit_long_side(loaded.pixels))
 
 # Warm up as a serving worker is (libraries' first-call set-up is not the upload's cost).
 import io, numpy

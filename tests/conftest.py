@@ -16,7 +16,7 @@ from config import TestConfig
 from tests import photo_data
 
 TABLES = (
-    "login_throttle, analysis_logs, analysis_requests, analysis_jobs, region_changes, image_embeddings, angle_embeddings, session_embeddings, "
+    "angle_aggregates, login_throttle, analysis_logs, analysis_requests, analysis_jobs, region_changes, image_embeddings, angle_embeddings, session_embeddings, "
     "angle_analysis, session_analysis, images, sessions, auth_tokens, users"
 )
 

@@ -22,6 +22,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def healthy(base: str) -> bool:
+    """Whether a server at `base` answers /health with 200 (not yet listening is False)."""
+    try:
+        return requests.get(f"{base}/health", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 class LiveServer:
     """Starts, kills and restarts gunicorn with the project's gunicorn.conf.py."""
 
@@ -54,14 +62,8 @@ class LiveServer:
             start_new_session=True,
         )
 
-        def answering() -> bool:
-            try:
-                return requests.get(f"{self.url}/health", timeout=1).status_code == 200
-            except requests.RequestException:
-                return False
-
         try:
-            wait_until(answering, timeout=timeout, interval=0.2, what="gunicorn to answer /health")
+            wait_until(lambda: healthy(self.url), timeout=timeout, interval=0.2, what="gunicorn to answer /health")
         except AssertionError:
             self.kill()
             raise RuntimeError(f"gunicorn did not start: {self.log.read_text()[-2000:]}") from None

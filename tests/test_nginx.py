@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.helpers import wait_until
-from tests.live import LiveServer, free_port
+from tests.live import LiveServer, free_port, healthy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
 
@@ -39,14 +39,8 @@ def nginx_in_front(fresh_db, upload_dir, tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
 
-    def answering() -> bool:
-        try:
-            return requests.get(f"{base}/health", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
     try:
-        wait_until(answering, timeout=30, interval=0.2, what="nginx to answer")
+        wait_until(lambda: healthy(base), timeout=30, interval=0.2, what="nginx to answer")
         yield base, server
     finally:
         nginx.terminate()

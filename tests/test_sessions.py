@@ -35,7 +35,7 @@ def test_upload_stores_file_row_and_quality(app, client, auth, jpeg, upload_dir)
     assert 0 <= image["quality"]["image_quality_score"] <= 1
     files = sorted(p.name for p in Path(upload_dir).rglob("*") if p.is_file())
     # The photo as sent (less its metadata) and its working copy, under generated names.
-    assert len(files) == 2 and files[0].endswith(".jpg") and files[1].endswith(".work.png")
+    assert len(files) == 2 and files[0].endswith(".jpg") and files[1].endswith(".work.npy")
     assert files[1].startswith(files[0][:-4]) and not any("evil" in name for name in files)
     session = data_of(client.get(f"/api/sessions/{session_id}", headers=headers))
     assert session["images"][0]["id"] == image["id"]
@@ -49,7 +49,7 @@ def test_several_images_per_angle_and_delete_one(client, auth, jpeg, upload_dir)
     assert client.delete(f"/api/sessions/{session_id}/images/{ids[0]}", headers=headers).status_code == 200
     remaining = data_of(client.get(f"/api/sessions/{session_id}", headers=headers))["images"]
     assert [i["id"] for i in remaining] == [ids[1]]
-    assert sorted(p.name for p in Path(upload_dir).rglob("*") if p.is_file()) == [f"{ids[1]}.jpg", f"{ids[1]}.work.png"]
+    assert sorted(p.name for p in Path(upload_dir).rglob("*") if p.is_file()) == [f"{ids[1]}.jpg", f"{ids[1]}.work.npy"]
 
 
 def test_complete_needs_three_angles_for_full(client, auth, jpeg):

@@ -39,6 +39,8 @@ class StoredQuality(Model):
     low_confidence: bool | None
     brightness_correction: float | None
     image_quality_score: float | None
+    blur_effect: float | None
+    hints: list[str] | None
 
 
 class ImageOut(Model):

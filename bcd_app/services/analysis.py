@@ -33,7 +33,7 @@ from ..schemas.analysis import (
     Scores,
 )
 from ..schemas.analysis import SessionAnalysis as SessionAnalysisBody
-from . import comparison, confidence, interpretation, preprocessing, quality, region_analysis, storage
+from . import aggregates, comparison, confidence, interpretation, preprocessing, quality, region_analysis, storage
 from .embeddings import ModelInfo, embedder, normalise
 from .images import QUALITY_COLUMNS
 
@@ -126,9 +126,7 @@ def _prepare_images(
     """Each image's quality, model input and brightness-normalised working copy."""
     qualities, inputs, workings = [], [], []
     for done, image in enumerate(images, start=1):
-        measured, normalised = quality.measure(_working_copy(image, settings.upload_dir), settings.thresholds)
-        for name in QUALITY_COLUMNS:
-            setattr(image, name, getattr(measured, name))
+        measured, normalised = _measured(image, settings)
         qualities.append(measured)
         inputs.append(preprocessing.model_input(normalised.pixels))
         workings.append(normalised.pixels)
@@ -136,13 +134,22 @@ def _prepare_images(
     return qualities, np.stack(inputs), workings
 
 
-def _working_copy(image: Image, upload_dir: str) -> preprocessing.LoadedImage:
-    """The upload as its quality was measured: the working copy kept beside it (older uploads: decoded again)."""
-    try:
-        pixels = preprocessing.decode_png(storage.read(upload_dir, storage.working_key(image.storage_key)))
-    except FileNotFoundError:
-        return preprocessing.load_image(storage.read(upload_dir, image.storage_key))
-    return preprocessing.LoadedImage(pixels, image.width, image.height, image.format)
+def _measured(image: Image, settings: AnalysisSettings) -> tuple[ImageQuality, preprocessing.Normalised]:
+    """An image's quality and brightness-normalised working copy: as measured at upload (the quality stored in
+    its row, the working copy kept beside it), or, for an upload from before those were kept, measured again."""
+    if image.blur_effect is not None:
+        try:
+            data = storage.read(settings.upload_dir, storage.working_key(image.storage_key))
+        except FileNotFoundError:
+            data = None
+        if data is not None:
+            measured = ImageQuality(**{name: getattr(image, name) for name in QUALITY_COLUMNS})
+            return measured, preprocessing.normalise_brightness(preprocessing.decode_working(data))
+    loaded = preprocessing.load_image(storage.read(settings.upload_dir, image.storage_key))
+    measured, normalised = quality.measure(loaded, settings.thresholds)
+    for name in QUALITY_COLUMNS:
+        setattr(image, name, getattr(measured, name))
+    return measured, normalised
 
 
 def _embed(images: list[Image], inputs: np.ndarray, by_angle: dict[str, list[int]]) -> Embedded:
@@ -200,10 +207,12 @@ def analyze_session(
     }
 
     progress(len(images), len(images), "comparing")
-    _replace_vectors(session, images, embedded, {angle: shots[0].stored() for angle, shots in photos.items()}, model)
+    lifetime = _replace_vectors(
+        session, images, embedded, {angle: shots[0].stored() for angle, shots in photos.items()}, model
+    )
     baseline_id = baseline_session_id(session.user_id, model.version)
     ref = comparison.SessionRef(session.id, session.user_id, session.created_at)
-    distances = comparison.layer_distances(ref, baseline_id, model.version)
+    distances = comparison.layer_distances(ref, baseline_id, model.version, lifetime)
     overall = comparison.session_distance(session.id, baseline_id, model.version)
     found_regions = {}
     if settings.regions:
@@ -229,8 +238,18 @@ def _replace_vectors(
     embedded: Embedded,
     kept: dict[str, tuple[bytes | None, bytes]],
     model: ModelInfo,
-) -> None:
-    """Delete this session's vectors of this model version and write the new ones (same transaction)."""
+) -> dict[str, float | None] | None:
+    """Delete this session's vectors of this model version and write the new ones, keeping the running sums in
+    step (same transaction). Returns the lifetime distances the sums give (None: they must be scanned)."""
+    previous = {
+        angle: np.asarray(vector)
+        for angle, vector in db.session.execute(
+            select(AngleEmbedding.angle, AngleEmbedding.embedding).where(
+                AngleEmbedding.session_id == session.id, AngleEmbedding.model_version == model.version
+            )
+        )
+    }
+    counted = aggregates.remove(session.user_id, model.version, previous)
     image_ids = [image.id for image in images]
     db.session.execute(
         delete(ImageEmbedding).where(
@@ -252,12 +271,22 @@ def _replace_vectors(
             embedding=vector,
             cells=kept[angle][0],
             region_copy=kept[angle][1],
+            session_created_at=session.created_at,
             **meta,
         )
         for angle, vector in embedded.angles.items()
     )
     db.session.add(SessionEmbedding(session_id=session.id, user_id=session.user_id, embedding=embedded.session, **meta))
     db.session.flush()
+    aggregates.refresh_latest(counted)
+    earlier = aggregates.earlier_means(session.user_id, model.version, set(embedded.angles), session.created_at)
+    aggregates.add(session.user_id, model.version, embedded.angles, session.created_at)
+    if earlier is None:
+        return None
+    return {
+        angle: comparison.cosine_distance(earlier[angle], vector) if angle in earlier else None
+        for angle, vector in embedded.angles.items()
+    }
 
 
 def _round(value: float | None) -> float | None:

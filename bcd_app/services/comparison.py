@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import text
 
 from ..extensions import db
@@ -12,32 +13,33 @@ LAYERS = ("baseline", "previous", "rolling", "monthly", "lifetime")
 ROLLING_SESSIONS = 5
 MONTHLY_DAYS = 30
 
-# Earlier sessions of the same user and model version, per angle, newest first. Exact SQL over
-# the user's own rows (the per-user index), not an approximate nearest-neighbour search.
+# Each layer reads a bounded part of the user's history through ix_angle_embeddings_user_angle_time: the
+# baseline's row, the newest earlier row, the newest ROLLING_SESSIONS earlier rows, the rows of the last
+# MONTHLY_DAYS. The lifetime layer comes from the running sums (aggregates.py), or from the scan below when
+# those do not hold exactly the earlier sessions (a re-analysis of an older session).
+_EARLIER = """
+    FROM angle_embeddings p
+    WHERE p.user_id = :user_id AND p.angle = cur.angle AND p.model_version = :model_version
+      AND (p.session_created_at, p.session_id) < (CAST(:created_at AS timestamptz), CAST(:session_id AS uuid))
+"""
 _LAYERS_SQL = text(
-    """
+    f"""
     WITH cur AS (
         SELECT angle, embedding FROM angle_embeddings
         WHERE session_id = :session_id AND model_version = :model_version
-    ),
-    prior AS (
-        SELECT ae.angle, ae.embedding, s.created_at, ae.session_id,
-               row_number() OVER (PARTITION BY ae.angle ORDER BY s.created_at DESC, s.id DESC) AS recency
-        FROM angle_embeddings ae JOIN sessions s ON s.id = ae.session_id
-        WHERE ae.user_id = :user_id AND ae.model_version = :model_version
-          AND (s.created_at, s.id) < (CAST(:created_at AS timestamptz), CAST(:session_id AS uuid))
     )
     SELECT cur.angle,
         (SELECT b.embedding <=> cur.embedding FROM angle_embeddings b
           WHERE b.session_id = :baseline_id AND b.angle = cur.angle AND b.model_version = :model_version
             AND b.session_id <> :session_id) AS baseline,
-        (SELECT p.embedding <=> cur.embedding FROM prior p WHERE p.angle = cur.angle AND p.recency = 1) AS previous,
-        (SELECT avg(p.embedding) <=> cur.embedding FROM prior p
-          WHERE p.angle = cur.angle AND p.recency <= :rolling) AS rolling,
-        (SELECT avg(p.embedding) <=> cur.embedding FROM prior p
-          WHERE p.angle = cur.angle AND p.created_at >= CAST(:created_at AS timestamptz) - make_interval(days => :days))
-          AS monthly,
-        (SELECT avg(p.embedding) <=> cur.embedding FROM prior p WHERE p.angle = cur.angle) AS lifetime
+        (SELECT p.embedding <=> cur.embedding {_EARLIER}
+          ORDER BY p.session_created_at DESC, p.session_id DESC LIMIT 1) AS previous,
+        (SELECT avg(w.embedding) <=> cur.embedding FROM (
+            SELECT p.embedding {_EARLIER} ORDER BY p.session_created_at DESC, p.session_id DESC LIMIT :rolling
+         ) w) AS rolling,
+        (SELECT avg(p.embedding) <=> cur.embedding {_EARLIER}
+            AND p.session_created_at >= CAST(:created_at AS timestamptz) - make_interval(days => :days)) AS monthly,
+        CASE WHEN :scan_lifetime THEN (SELECT avg(p.embedding) <=> cur.embedding {_EARLIER}) END AS lifetime
     FROM cur ORDER BY cur.angle
     """
 )
@@ -72,9 +74,13 @@ class SessionRef:
 
 
 def layer_distances(
-    session: SessionRef, baseline_id: uuid.UUID | None, model_version: str
+    session: SessionRef,
+    baseline_id: uuid.UUID | None,
+    model_version: str,
+    lifetime: dict[str, float | None] | None = None,
 ) -> dict[str, dict[str, float | None]]:
-    """angle -> layer -> cosine distance (None where the layer has no data)."""
+    """angle -> layer -> cosine distance (None where the layer has no data). `lifetime`, when given, holds the
+    lifetime distances already computed from the running sums; otherwise they are scanned."""
     rows = db.session.execute(
         _LAYERS_SQL,
         {
@@ -85,11 +91,22 @@ def layer_distances(
             "model_version": model_version,
             "rolling": ROLLING_SESSIONS,
             "days": MONTHLY_DAYS,
+            "scan_lifetime": lifetime is None,
         },
     ).mappings()
-    return {
-        row["angle"]: {layer: None if row[layer] is None else float(row[layer]) for layer in LAYERS} for row in rows
-    }
+    found = {}
+    for row in rows:
+        distances = {layer: None if row[layer] is None else float(row[layer]) for layer in LAYERS}
+        if lifetime is not None:
+            distances["lifetime"] = lifetime.get(row["angle"])
+        found[row["angle"]] = distances
+    return found
+
+
+def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """1 - cos(a, b) in float64, as pgvector's <=> computes it."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(1.0 - a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def pair_distances(current_id: uuid.UUID, other_id: uuid.UUID, model_version: str) -> dict[str, float]:

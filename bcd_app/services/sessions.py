@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from ..constants import MIN_ANGLES, SessionStatus
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..models import CaptureSession, Image, utcnow
-from . import storage
+from ..models import AngleEmbedding, CaptureSession, Image, utcnow
+from . import aggregates, storage
 
 
 def parse_id(raw: object) -> uuid.UUID:
@@ -96,9 +96,19 @@ def complete_session(user_id: uuid.UUID, session_id: object) -> CaptureSession:
 
 def delete_session(user_id: uuid.UUID, session_id: object, upload_dir: str) -> None:
     """Delete a session with its rows (images, analyses, vectors, jobs cascade) and its files."""
-    session = get_owned_session(user_id, session_id)
+    session = get_owned_session(user_id, session_id, for_update=True)
     prefix = f"{user_id}/{session.id}"
+    vectors: dict[str, dict] = {}
+    for angle, model_version, vector in db.session.execute(
+        select(AngleEmbedding.angle, AngleEmbedding.model_version, AngleEmbedding.embedding).where(
+            AngleEmbedding.session_id == session.id
+        )
+    ):
+        vectors.setdefault(model_version, {})[angle] = vector
+    counted = [row for version, by_angle in vectors.items() for row in aggregates.remove(user_id, version, by_angle)]
     db.session.delete(session)
+    db.session.flush()
+    aggregates.refresh_latest(counted)
     db.session.commit()
     storage.delete_tree(upload_dir, prefix)
 

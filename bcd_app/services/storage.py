@@ -14,7 +14,7 @@ def image_key(user_id: uuid.UUID, session_id: uuid.UUID, image_id: uuid.UUID, ex
 
 def working_key(key: str) -> str:
     """Where an image's working copy (decoded at the analysis's size, lossless) lives beside it."""
-    return key.rsplit(".", 1)[0] + ".work.png"
+    return key.rsplit(".", 1)[0] + ".work.npy"
 
 
 def _resolve(upload_dir: str, key: str) -> Path:

