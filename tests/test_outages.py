@@ -124,3 +124,16 @@ def test_the_embedded_server_is_revived_by_the_app_and_not_held_open(own_postgre
     finally:
         live.stop()
     assert count(app, "SELECT count(*) FROM analysis_logs WHERE status = 'completed'") == 1
+
+
+def test_a_worker_boots_without_its_database_and_answers_503(upload_dir, tmp_path):
+    nowhere = f"postgresql+psycopg://postgres:@/bcd?host={tmp_path}"  # no server listens there
+    live = LiveServer(nowhere, upload_dir, workers=2, JOBS_AUTOSTART="1").start()
+    try:
+        api = Api(live.url)
+        response = api.call("GET", "/api/sessions", {"Authorization": "Bearer not-checked-yet"})
+        assert response.status_code == 503 and response.headers["Retry-After"]
+        assert api.call("GET", "/ready").json()["reason"] == "database"
+        assert live.process.poll() is None
+    finally:
+        live.stop()
