@@ -36,9 +36,21 @@ def _latest(user_id: uuid.UUID, model_version: str, angle: str) -> datetime | No
     )
 
 
-def remove(user_id: uuid.UUID, model_version: str, vectors: dict[str, np.ndarray]) -> list[AngleAggregate]:
-    """Take one session's angle vectors out of the sums (before deleting them, same transaction); returns the
-    sums still counting others, for refresh_latest once the vectors are gone."""
+def remove_session(user_id: uuid.UUID, session_id: uuid.UUID, model_version: str | None = None) -> list[AngleAggregate]:
+    """Take a session's angle vectors (of one model version, or of all) out of the sums, before deleting them
+    in the same transaction; returns the sums still counting others, for refresh_latest once they are gone."""
+    query = select(AngleEmbedding.angle, AngleEmbedding.model_version, AngleEmbedding.embedding).where(
+        AngleEmbedding.session_id == session_id
+    )
+    if model_version is not None:
+        query = query.where(AngleEmbedding.model_version == model_version)
+    by_version: dict[str, dict[str, np.ndarray]] = {}
+    for angle, version, vector in db.session.execute(query):
+        by_version.setdefault(version, {})[angle] = np.asarray(vector)
+    return [row for version, vectors in by_version.items() for row in _remove(user_id, version, vectors)]
+
+
+def _remove(user_id: uuid.UUID, model_version: str, vectors: dict[str, np.ndarray]) -> list[AngleAggregate]:
     rows = _rows(user_id, model_version, set(vectors))
     kept = []
     for angle, vector in vectors.items():

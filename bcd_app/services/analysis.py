@@ -34,6 +34,7 @@ from ..schemas.analysis import (
 )
 from ..schemas.analysis import SessionAnalysis as SessionAnalysisBody
 from . import aggregates, comparison, confidence, interpretation, preprocessing, quality, region_analysis, storage
+from . import images as images_service
 from .embeddings import ModelInfo, embedder, normalise
 from .images import QUALITY_COLUMNS
 
@@ -138,13 +139,8 @@ def _measured(image: Image, settings: AnalysisSettings) -> tuple[ImageQuality, p
     """An image's quality and brightness-normalised working copy: as measured at upload (the quality stored in
     its row, the working copy kept beside it), or, for an upload from before those were kept, measured again."""
     if image.blur_effect is not None:
-        try:
-            data = storage.read(settings.upload_dir, storage.working_key(image.storage_key))
-        except FileNotFoundError:
-            data = None
-        if data is not None:
-            measured = ImageQuality(**{name: getattr(image, name) for name in QUALITY_COLUMNS})
-            return measured, preprocessing.normalise_brightness(preprocessing.decode_working(data))
+        measured = ImageQuality(**{name: getattr(image, name) for name in QUALITY_COLUMNS})
+        return measured, preprocessing.normalise_brightness(images_service.working_pixels(settings.upload_dir, image))
     loaded = preprocessing.load_image(storage.read(settings.upload_dir, image.storage_key))
     measured, normalised = quality.measure(loaded, settings.thresholds)
     for name in QUALITY_COLUMNS:
@@ -170,7 +166,8 @@ def _symmetry(embedded: Embedded) -> float | None:
     """Cosine distance of the left view to the mirrored right view, in [0, 1]; 0 = mirror images."""
     if embedded.mirrored_right is None:
         return None
-    return _round(float(np.clip(1.0 - embedded.angles[MIRROR_PAIR[0]] @ embedded.mirrored_right, 0.0, 1.0)))
+    distance = comparison.cosine_distance(embedded.angles[MIRROR_PAIR[0]], embedded.mirrored_right)
+    return _round(float(np.clip(distance, 0.0, 1.0)))
 
 
 def analyze_session(
@@ -241,15 +238,7 @@ def _replace_vectors(
 ) -> dict[str, float | None] | None:
     """Delete this session's vectors of this model version and write the new ones, keeping the running sums in
     step (same transaction). Returns the lifetime distances the sums give (None: they must be scanned)."""
-    previous = {
-        angle: np.asarray(vector)
-        for angle, vector in db.session.execute(
-            select(AngleEmbedding.angle, AngleEmbedding.embedding).where(
-                AngleEmbedding.session_id == session.id, AngleEmbedding.model_version == model.version
-            )
-        )
-    }
-    counted = aggregates.remove(session.user_id, model.version, previous)
+    counted = aggregates.remove_session(session.user_id, session.id, model.version)
     image_ids = [image.id for image in images]
     db.session.execute(
         delete(ImageEmbedding).where(

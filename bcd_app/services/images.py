@@ -4,6 +4,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, replace
 
+import numpy as np
 from sqlalchemy import select
 
 from ..constants import ANGLES, SessionStatus
@@ -167,6 +168,25 @@ def preview_bytes(upload_dir: str, image: Image, variant: str) -> bytes:
         return data
     pixels = preprocessing.fit_long_side(preprocessing.load_image(data, max_side=THUMBNAIL_SIZE).pixels, THUMBNAIL_SIZE)
     return preprocessing.encode_for_storage(pixels, quality=80)
+
+
+def best_image(session_id: uuid.UUID, angle: str) -> Image | None:
+    """A session's best photo of an angle: the highest quality, the first taken among equals."""
+    return db.session.scalar(
+        select(Image)
+        .where(Image.session_id == session_id, Image.angle == angle)
+        .order_by(Image.image_quality_score.desc().nulls_last(), Image.created_at, Image.id)
+        .limit(1)
+    )
+
+
+def working_pixels(upload_dir: str, image: Image) -> np.ndarray:
+    """An upload upright at working size: the copy kept beside it, or, for an upload from before copies were
+    kept, its photo decoded again (the same pixels). FileNotFoundError when both are gone."""
+    try:
+        return preprocessing.decode_working(storage.read(upload_dir, storage.working_key(image.storage_key)))
+    except FileNotFoundError:
+        return preprocessing.fit_long_side(preprocessing.load_image(storage.read(upload_dir, image.storage_key)).pixels)
 
 
 def session_images(session: CaptureSession, angle: str | None = None) -> list[Image]:

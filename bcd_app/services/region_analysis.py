@@ -5,7 +5,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from sqlalchemy import delete, text
 
@@ -13,7 +12,7 @@ from ..constants import REGION_CELLS
 from ..extensions import db
 from ..models import RegionChange
 from ..schemas.analysis import AlignmentReport, AngleResult, RegionReport
-from . import preprocessing, regions, registration, storage
+from . import images, preprocessing, regions, registration
 
 log = logging.getLogger(__name__)
 # Samples of each cell the floor learns from: the newest this many.
@@ -24,9 +23,7 @@ INSIGHTS_PER_ANGLE = 2
 
 _REFERENCES_SQL = text(
     """
-    SELECT e.angle, e.cells, e.region_copy,
-           (SELECT i.storage_key FROM images i WHERE i.session_id = e.session_id AND i.angle = e.angle
-            ORDER BY i.image_quality_score DESC NULLS LAST, i.created_at, i.id LIMIT 1) AS storage_key
+    SELECT e.angle, e.cells, e.region_copy
     FROM angle_embeddings e
     WHERE e.session_id = :baseline_id AND e.model_version = :model_version AND e.angle = ANY(:angles)
     """
@@ -62,12 +59,12 @@ class AnglePhoto:
         return None if self.feature_map is None else regions.own_cells(self.feature_map, self.pixels.shape[:2])
 
     def stored(self) -> tuple[bytes | None, bytes]:
-        """What is kept for later sessions: the cell vectors (float16 bytes) and the small copy (PNG)."""
+        """What is kept for later sessions: the cell vectors (float16 bytes) and the small copy (as working copies
+        are kept)."""
         cells = self.cells()
-        ok, png = cv2.imencode(".png", cv2.cvtColor(self.pixels, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise RuntimeError("the region copy could not be encoded")
-        return (None if cells is None else cells.astype(np.float16).tobytes()), png.tobytes()
+        return (None if cells is None else cells.astype(np.float16).tobytes()), preprocessing.encode_working(
+            self.pixels
+        )
 
 
 @dataclass(frozen=True)
@@ -89,20 +86,20 @@ def _reference_photos(baseline_id: uuid.UUID, model_version: str, angles: list[s
     rows = db.session.execute(
         _REFERENCES_SQL, {"baseline_id": baseline_id, "model_version": model_version, "angles": angles}
     )
-    for angle, cells, region_copy, storage_key in rows:
+    for angle, cells, region_copy in rows:
         if region_copy is not None:
-            pixels = cv2.cvtColor(
-                cv2.imdecode(np.frombuffer(region_copy, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
-            )
+            pixels = preprocessing.decode_working(region_copy)
         else:
-            # A baseline analysed before regions were kept: decode its photo once more.
+            # A baseline analysed before regions were kept: its best photo, at working size, once more.
+            best = images.best_image(baseline_id, angle)
             try:
-                loaded = preprocessing.load_image(storage.read(upload_dir, storage_key))
-            except (FileNotFoundError, TypeError):
+                working = images.working_pixels(upload_dir, best) if best else None
+            except FileNotFoundError:
+                working = None
+            if working is None:
                 log.warning("baseline image missing; angle compared without regions", extra={"angle": angle})
                 continue
-            working = preprocessing.normalise_brightness(preprocessing.fit_long_side(loaded.pixels)).pixels
-            pixels = AnglePhoto.of(working, None).pixels
+            pixels = AnglePhoto.of(preprocessing.normalise_brightness(working).pixels, None).pixels
         vectors = (
             None if cells is None else np.frombuffer(cells, np.float16).astype(np.float32).reshape(REGION_CELLS, -1)
         )

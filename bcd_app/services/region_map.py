@@ -5,12 +5,9 @@ import uuid
 
 import cv2
 import numpy as np
-from sqlalchemy import select
 
 from ..errors import NotFound
-from ..extensions import db
-from ..models import Image
-from . import preprocessing, registration, storage
+from . import images, registration
 from .analysis import stored_result
 from .sessions import get_owned_session
 
@@ -27,18 +24,13 @@ LEGEND = ("Left: today, aligned to your baseline. Right: your baseline.", "Shade
 
 
 def _best_photo(session_id: uuid.UUID, angle: str, upload_dir: str) -> np.ndarray:
-    key = db.session.scalar(
-        select(Image.storage_key)
-        .where(Image.session_id == session_id, Image.angle == angle)
-        .order_by(Image.image_quality_score.desc().nulls_last(), Image.created_at, Image.id)
-        .limit(1)
-    )
-    if key is None:
-        raise NotFound("No region map for this view.")
+    image = images.best_image(session_id, angle)
     try:
-        return preprocessing.fit_long_side(preprocessing.load_image(storage.read(upload_dir, key)).pixels)
+        if image is not None:
+            return images.working_pixels(upload_dir, image)
     except FileNotFoundError:
-        raise NotFound("No region map for this view.") from None
+        pass
+    raise NotFound("No region map for this view.")
 
 
 def _panel(pixels: np.ndarray) -> np.ndarray:

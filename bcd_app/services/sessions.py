@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from ..constants import MIN_ANGLES, SessionStatus
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..models import AngleEmbedding, CaptureSession, Image, utcnow
+from ..models import CaptureSession, Image, utcnow
 from . import aggregates, storage
 
 
@@ -98,14 +98,7 @@ def delete_session(user_id: uuid.UUID, session_id: object, upload_dir: str) -> N
     """Delete a session with its rows (images, analyses, vectors, jobs cascade) and its files."""
     session = get_owned_session(user_id, session_id, for_update=True)
     prefix = f"{user_id}/{session.id}"
-    vectors: dict[str, dict] = {}
-    for angle, model_version, vector in db.session.execute(
-        select(AngleEmbedding.angle, AngleEmbedding.model_version, AngleEmbedding.embedding).where(
-            AngleEmbedding.session_id == session.id
-        )
-    ):
-        vectors.setdefault(model_version, {})[angle] = vector
-    counted = [row for version, by_angle in vectors.items() for row in aggregates.remove(user_id, version, by_angle)]
+    counted = aggregates.remove_session(user_id, session.id)
     db.session.delete(session)
     db.session.flush()
     aggregates.refresh_latest(counted)
