@@ -78,6 +78,9 @@ class Config:
     # Nice value of the analysis threads (0-19): requests of the same worker go first, the
     # analyses take the CPU they leave (bench/enqueue_bench.py measures the difference).
     JOB_NICE = _int("JOB_NICE", 19)
+    # Photos waiting in one process for their model output, computed as they arrive (one thread, at the
+    # analyses' priority) so the analysis finds it ready; beyond this many the analysis computes it. 0 = off.
+    PRECOMPUTE_QUEUE = _int("PRECOMPUTE_QUEUE", 64)
     # Start the job pool in this process (gunicorn workers and tests turn it on).
     JOBS_AUTOSTART = os.environ.get("JOBS_AUTOSTART", "0") == "1"
     # How long analyze-session (without ?async_process=true) waits for the result before answering 202.

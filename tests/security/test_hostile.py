@@ -140,6 +140,12 @@ def test_erasure_removes_every_row_and_file(app, client, auth, jpeg, upload_dir)
         assert len([n for n in zf.namelist() if n.startswith("images/")]) == 3
 
     user_id = data_of(client.get("/api/auth/me", headers=headers))["id"]
+    with app.app_context():
+        image_ids = db.session.scalars(
+            text("SELECT i.id FROM images i JOIN sessions s ON s.id = i.session_id WHERE s.user_id = :u"),
+            {"u": user_id},
+        ).all()
+    assert len(image_ids) == 3
     assert client.delete("/api/account", headers=headers).status_code == 200
     with app.app_context():
         for table in (
@@ -153,7 +159,8 @@ def test_erasure_removes_every_row_and_file(app, client, auth, jpeg, upload_dir)
             "session_analysis",
         ):
             assert db.session.scalar(text(f"SELECT count(*) FROM {table} WHERE user_id = :u"), {"u": user_id}) == 0
-        assert db.session.scalar(text("SELECT count(*) FROM image_embeddings")) == 0
+        erased = text("SELECT count(*) FROM image_embeddings WHERE image_id = ANY(:ids)")
+        assert db.session.scalar(erased, {"ids": image_ids}) == 0
         assert db.session.scalar(text("SELECT count(*) FROM users WHERE id = :u"), {"u": user_id}) == 0
     assert not (Path(upload_dir) / user_id).exists()
     assert data_of(client.get(f"/api/sessions/{kept}", headers=keep))["image_count"] == 3

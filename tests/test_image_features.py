@@ -1,0 +1,83 @@
+"""A photo's model output is computed in the background as it arrives, kept with the image, and gives the
+analysis exactly what computing it then gives; a photo removed before it runs leaves nothing behind."""
+
+import pytest
+from sqlalchemy import text
+
+from bcd_app.constants import EMBEDDING_DIM
+from bcd_app.extensions import db
+from bcd_app.services import image_features
+from bcd_app.services.embeddings import DEFAULT_MODEL_VERSION
+from tests import photo_data
+from tests.helpers import completed_session, create_session, data_of, upload, wait_until
+from tests.test_analysis import SCENES, _session_photos, _without_links, analyse
+
+# EfficientNet-Lite0's last feature map at 224 px: 1280 channels x 7 x 7, half precision.
+FEATURE_MAP_BYTES = EMBEDDING_DIM * 7 * 7 * 2
+
+
+def _kept(app, session_id: str) -> dict[str, tuple]:
+    """angle -> (has a mirrored vector, feature map size) of the session's kept rows."""
+    with app.app_context():
+        rows = db.session.execute(
+            text(
+                "SELECT i.angle, e.mirrored_embedding IS NOT NULL AS mirrored, octet_length(e.feature_map) AS size "
+                "FROM image_embeddings e JOIN images i ON i.id = e.image_id "
+                "WHERE i.session_id = :s AND e.model_version = :v"
+            ),
+            {"s": session_id, "v": DEFAULT_MODEL_VERSION},
+        ).all()
+        db.session.remove()
+    return {row.angle: (row.mirrored, row.size) for row in rows}
+
+
+def _forget(app, session_id: str) -> None:
+    with app.app_context():
+        db.session.execute(
+            text("DELETE FROM image_embeddings USING images WHERE images.id = image_id AND images.session_id = :s"),
+            {"s": session_id},
+        )
+        db.session.commit()
+
+
+def _comparable(result: dict) -> dict:
+    return {k: v for k, v in _without_links(result).items() if k != "processing_time_ms"}
+
+
+@pytest.mark.slow
+def test_output_kept_at_upload_gives_the_same_analysis_as_computed_then(app, client, auth, photos):
+    headers = auth.register()
+    baseline = completed_session(client, headers, _session_photos(photos))
+    analyse(client, headers, baseline)
+    today = completed_session(client, headers, _session_photos(photos, photo_data.shift_and_light))
+    kept = wait_until(lambda: len(_kept(app, today)) == len(SCENES) and _kept(app, today), what="kept outputs")
+    # Only the right view carries a mirrored vector (the symmetry score); every row keeps its feature map.
+    assert kept == {
+        "front": (False, FEATURE_MAP_BYTES),
+        "left": (False, FEATURE_MAP_BYTES),
+        "right": (True, FEATURE_MAP_BYTES),
+    }
+    from_upload = analyse(client, headers, today)
+
+    _forget(app, today)
+    response = client.post(f"/api/analyze-session/{today}?force=true&async_process=false", headers=headers)
+    computed_then = data_of(response)
+    assert computed_then["from_cache"] is False
+    assert _comparable(from_upload) == _comparable(computed_then)
+    assert from_upload["scores"]["symmetry_score"] is not None
+    assert any(a["regions"] for a in from_upload["session_analysis"]["per_angle"])
+    # The analysis kept what it computed: a re-run reads it.
+    assert _kept(app, today) == kept
+
+
+def test_a_photo_removed_before_its_turn_leaves_nothing(app, client, auth, jpeg, upload_dir):
+    headers = auth.register()
+    session_id = create_session(client, headers)
+    image_id = data_of(upload(client, headers, session_id, jpeg("astronaut")))["id"]
+    assert client.delete(f"/api/sessions/{session_id}/images/{image_id}", headers=headers).status_code == 200
+    with app.app_context():
+        # Whether the background already ran or not, computing it now finds no image and keeps nothing.
+        assert image_features.precompute(image_id, upload_dir) is False
+        assert (
+            db.session.scalar(text("SELECT count(*) FROM image_embeddings WHERE image_id = :i"), {"i": image_id}) == 0
+        )
