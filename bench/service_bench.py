@@ -115,11 +115,6 @@ def main() -> None:
         burst_users = [api.register(f"burst-{i}@example.com") for i in range(BURST_USERS)]
         for user in burst_users:
             api.call("POST", f"/api/analyze-session/{api.completed_session(user, sets[0])}", user)
-        burst = [
-            (user, api.completed_session(user, sets[1 + i % 2]))
-            for i in range(BURST // BURST_USERS)
-            for user in burst_users
-        ]
 
         def until_completed(session_id: str, started: float, owner: dict = headers) -> float:
             wait_until(
@@ -141,6 +136,12 @@ def main() -> None:
         # As a phone submits: straight after its last upload, the photos' model output may not be ready yet.
         straight_ms = [submit_and_wait(api.completed_session(headers, sets[i % 3])) for i in range(SEQUENTIAL)]
 
+        # Submitted as soon as the last of them is uploaded: the photos' model output is still being computed.
+        burst = [
+            (user, api.completed_session(user, sets[1 + i % 2]))
+            for i in range(BURST // BURST_USERS)
+            for user in burst_users
+        ]
         started = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(BURST) as pool:
             list(

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from ..constants import MIRROR_PAIR
+from ..constants import MIRROR_PAIR, JobStatus
 from ..extensions import db
-from ..models import Image, ImageEmbedding
+from ..models import AnalysisJob, Image, ImageEmbedding
 from . import images, preprocessing
 from .embeddings import embedder
 
@@ -82,12 +82,13 @@ def keep(image_id: uuid.UUID, model_version: str, features: Features) -> None:
 
 
 def precompute(image_id: uuid.UUID, upload_dir: str) -> bool:
-    """Compute and keep a just-uploaded photo's output; False when there was nothing to do (already kept, or
-    the photo was removed meanwhile: the row's foreign key refuses it, so nothing outlives an erasure)."""
+    """Compute and keep a just-uploaded photo's output; False when there was nothing to do: already kept, its
+    session's analysis has begun (it computes what it misses; both at once would do the work twice), or the
+    photo was removed meanwhile (the row's foreign key refuses it, so nothing outlives an erasure)."""
     image = db.session.get(Image, image_id)
     version = embedder.info().version
     kept = select(ImageEmbedding.id).where(ImageEmbedding.image_id == image_id, ImageEmbedding.model_version == version)
-    if image is None or db.session.scalar(kept) is not None:
+    if image is None or db.session.scalar(kept) is not None or _analysis_running(image.session_id):
         db.session.rollback()
         return False
     angle = image.angle
@@ -106,3 +107,10 @@ def precompute(image_id: uuid.UUID, upload_dir: str) -> bool:
         db.session.rollback()
         return False
     return True
+
+
+def _analysis_running(session_id: uuid.UUID) -> bool:
+    running = select(AnalysisJob.id).where(
+        AnalysisJob.session_id == session_id, AnalysisJob.status == JobStatus.RUNNING
+    )
+    return db.session.scalar(running.limit(1)) is not None
