@@ -33,30 +33,15 @@ def on_starting(_server) -> None:
     folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, mode=0o700)
-    _tune_malloc()
+    from bcd_app.memory import tune_malloc
+
+    tune_malloc()
     if os.environ.get("PRELOAD_MODEL", "1") == "1":
         from bcd_app.services.embeddings import embedder
 
         # One torch thread in the master: a fork after a multi-threaded OpenMP region can hang the child.
         embedder.configure(os.environ.get("EMBEDDING_MODEL_PATH"), 1)
         embedder.info()
-
-
-def _tune_malloc() -> None:
-    """glibc settings for the master and the workers it forks (MALLOC_* variables cannot act on a running
-    process). Two arenas: glibc otherwise gives every thread its own, fragmented and held. A fixed mmap
-    threshold: past the first large free glibc raises it to 32 MB, after which decoded photos and model
-    activations stay in the heap when freed; at 256 KB they are mapped and given back (bench/service_bench.py:
-    a worker's idle RSS 359 -> 326 MB, after three analyses 435 -> 400 MB)."""
-    import ctypes
-
-    m_mmap_threshold, m_arena_max = -3, -8
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.mallopt(m_arena_max, int(os.environ.get("MALLOC_ARENAS", "2")))
-    libc.mallopt(m_mmap_threshold, int(os.environ.get("MALLOC_MMAP_THRESHOLD", str(4 * 1024 * 1024))))
 
 
 def child_exit(_server, worker) -> None:

@@ -1,6 +1,7 @@
 """The service as a phone user meets it, over HTTP against gunicorn with the deploy defaults (2 workers):
-12 MP uploads, submit-to-completed of 6 x 12 MP sessions one at a time and in a burst, and the memory of
-every process (PSS and peak RSS) idle and after the burst.
+12 MP uploads, submit-to-completed of 6 x 12 MP sessions one at a time (uploaded earlier, and submitted
+straight after the last upload) and in a burst submitted as soon as it is uploaded, the memory of every
+process (PSS and peak RSS) idle and after the burst, and the mean time of each stage.
 
 Run: .venv/bin/python bench/service_bench.py [--no-preload]
 """

@@ -1,5 +1,8 @@
-"""Memory per upload: no accepted upload grows a worker by 250 MB (each kind measured in a fresh process)."""
+"""Memory per upload: no accepted upload grows a worker by 250 MB (each kind measured in a fresh process), and
+uploads arriving at once are decoded a core's worth at a time, so eight of the largest kind do not grow it eight
+times over."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,3 +25,13 @@ def test_every_accepted_upload_stays_under_the_memory_limit():
     assert seen["PNG 16-bit grey 49 MP (7000x7000)"][0] == "refused: image_too_large"
     accepted = {name: growth for name, (outcome, growth) in seen.items() if outcome == "accepted"}
     assert len(accepted) == 6 and max(accepted.values()) < LIMIT_MB, seen
+
+
+def test_uploads_at_once_are_decoded_a_core_at_a_time():
+    single = upload_memory.measure(upload_memory.upload_kinds()[upload_memory.LARGEST])[1]
+    outcome, growth, _ = upload_memory.measure(
+        upload_memory.upload_kinds()[upload_memory.LARGEST], upload_memory.AT_ONCE
+    )
+    print(f"\n1 upload: +{single:.0f} MB; {upload_memory.AT_ONCE} at once: +{growth:.0f} MB")
+    # Unbounded, eight 29 MP WebP uploads grew a process by ~1 GB; a slot per core bounds it near cores x one.
+    assert outcome == "accepted" and growth < ((os.cpu_count() or 1) + 0.5) * single, (single, growth)
