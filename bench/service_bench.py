@@ -137,6 +137,14 @@ def main() -> None:
         # As a phone submits: straight after its last upload, the photos' model output may not be ready yet.
         straight_ms = [submit_and_wait(api.completed_session(headers, sets[i % 3])) for i in range(SEQUENTIAL)]
 
+        def synchronous(session_id: str) -> float:
+            started = time.perf_counter()
+            assert api.call("POST", f"/api/analyze-session/{session_id}", headers).status_code == 200
+            return (time.perf_counter() - started) * 1000
+
+        # The frontend's call: analyze-session answers with the result once the analysis is done.
+        sync_ms = [synchronous(api.completed_session(headers, sets[i % 3])) for i in range(SEQUENTIAL)]
+
         # Submitted as soon as the last of them is uploaded: the photos' model output is still being computed.
         burst = [
             (user, api.completed_session(user, sets[1 + i % 2]))
@@ -175,6 +183,10 @@ def main() -> None:
     print(
         f"the same, submitted straight after its last upload: median {statistics.median(straight_ms):.1f} ms "
         f"(min {min(straight_ms):.1f}, max {max(straight_ms):.1f})"
+    )
+    print(
+        f"the same, with analyze-session answering the result (the frontend's call): "
+        f"median {statistics.median(sync_ms):.1f} ms (min {min(sync_ms):.1f}, max {max(sync_ms):.1f})"
     )
     print(
         f"burst of {BURST} sessions of {BURST_USERS} people: {burst_seconds:.2f} s = {BURST / burst_seconds * 60:.0f} sessions/min (target >= 240)"

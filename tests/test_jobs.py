@@ -86,3 +86,17 @@ def test_concurrent_submits_make_one_job_and_count_once(app, client, auth, jpeg)
             {"s": session_id},
         ).one()
     assert tuple(counts) == (1, 1, 1, 3)
+
+
+@pytest.mark.slow
+def test_a_waiting_request_is_woken_by_a_job_of_its_process_finishing(app, client, auth, jpeg):
+    pause = app.extensions["job_runner"].pauser()
+    headers = auth.register()
+    session_id = _session(client, headers, jpeg)
+    assert client.post(f"/api/analyze-session/{session_id}?async_process=true", headers=headers).status_code == 202
+    _wait_status(client, headers, session_id, "completed")
+    # The job finished after the pause was made (between two looks): the pause returns instead of lasting an hour.
+    waiting = threading.Thread(target=pause, args=(3600,), daemon=True)
+    waiting.start()
+    waiting.join(timeout=60)
+    assert not waiting.is_alive()

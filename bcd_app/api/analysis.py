@@ -27,6 +27,7 @@ ERRORS = {"HTTP_401": ErrorBody, "HTTP_404": ErrorBody, "HTTP_409": ErrorBody}
 def analyze_session(session_id: str, query: AnalyzeQuery):
     """The session's result: waits for the analysis (up to SYNC_ANALYSIS_TIMEOUT_SECONDS, then 202);
     ?async_process=true answers 202 at once; ?force=true runs it again; a running analysis is joined."""
+    runner = current_app.extensions["job_runner"]
     result = submissions.request_analysis(
         current_user().id,
         session_id,
@@ -34,7 +35,8 @@ def analyze_session(session_id: str, query: AnalyzeQuery):
         wait_seconds=0 if query.async_process else config("SYNC_ANALYSIS_TIMEOUT_SECONDS"),
         daily_quota=config("ANALYSIS_DAILY_QUOTA"),
         queue_limit=config("JOB_QUEUE_LIMIT"),
-        wake=current_app.extensions["job_runner"].notify,
+        wake=runner.notify,
+        pause=runner.pauser(),
     )
     if result is not None:
         return ok(with_region_map_urls(result))

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
@@ -55,6 +56,9 @@ class JobRunner:
         self._running: set[uuid.UUID] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        # Signalled whenever a job of this process finishes, with how many have: waiting requests look at once.
+        self._finished = threading.Condition()
+        self._finished_jobs = 0
         self._stop = threading.Event()
         # Set from a signal handler when the server begins to stop: claim nothing new.
         self._draining = False
@@ -107,6 +111,21 @@ class JobRunner:
     def notify(self) -> None:
         """A job was queued: look now rather than at the next poll."""
         self._wake.set()
+
+    def pauser(self) -> Callable[[float], None]:
+        """A pause for a request waiting on its job: it returns after `seconds`, or as soon as a job of this
+        process has finished since the last pause (or since this call: a finish between two looks is not
+        missed). A job another process runs is seen at the next look."""
+        with self._finished:
+            seen = self._finished_jobs
+
+        def pause(seconds: float) -> None:
+            nonlocal seen
+            with self._finished:
+                self._finished.wait_for(lambda: self._finished_jobs != seen, seconds)
+                seen = self._finished_jobs
+
+        return pause
 
     def precompute(self, image_id: uuid.UUID) -> None:
         """A photo was uploaded: compute its model output in the background now, so the analysis finds it
@@ -279,6 +298,9 @@ class JobRunner:
             with self._lock:
                 self._running.discard(job.id)
             self._wake.set()
+            with self._finished:
+                self._finished_jobs += 1
+                self._finished.notify_all()
 
     def _record(self, job: queue.Claimed, status: str, error_code, message, seconds: float) -> None:
         """Final state, log row and result commit together, only if we still hold the lease."""

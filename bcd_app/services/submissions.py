@@ -17,7 +17,7 @@ from .analysis import stored_result
 from .sessions import get_owned_session
 
 QUOTA_WINDOW = timedelta(hours=24)
-# How often a waiting request looks at its job row.
+# How often a waiting request looks at its job row (sooner when a job of its own process finishes).
 WAIT_POLL_SECONDS = 0.1
 
 
@@ -120,9 +120,11 @@ def request_analysis(
     daily_quota: int,
     queue_limit: int,
     wake: Callable[[], None],
+    pause: Callable[[float], None] = time.sleep,
 ) -> AnalysisResult | None:
     """A user's analysis request: the stored result, or a queued (or joined) job waited for up to
-    `wait_seconds`; None when it is still running then. The analysis itself always runs in the pool."""
+    `wait_seconds` (looking again after each `pause`); None when it is still running then. The analysis itself
+    always runs in the pool."""
     session = get_owned_session(user_id, session_id)
     if session.status != SessionStatus.COMPLETED:
         raise Conflict("Complete the session before analysing it.", code="session_not_completed")
@@ -133,7 +135,7 @@ def request_analysis(
     wake()
     if wait_seconds <= 0:
         return None
-    job = wait_for(owned_id, wait_seconds)
+    job = wait_for(owned_id, wait_seconds, pause)
     if job is None:
         raise NotFound("Session not found.")
     if job.status == JobStatus.COMPLETED:
@@ -150,7 +152,7 @@ def _result_or_gone(session_id: uuid.UUID, *, from_cache: bool) -> AnalysisResul
     return result
 
 
-def wait_for(session_id: uuid.UUID, timeout: float) -> AnalysisJob | None:
+def wait_for(session_id: uuid.UUID, timeout: float, pause: Callable[[float], None] = time.sleep) -> AnalysisJob | None:
     """The session's job once it is completed or failed, or as it stands after `timeout` seconds;
     None when the session (and with it the job) was deleted meanwhile."""
     deadline = time.monotonic() + timeout
@@ -160,7 +162,7 @@ def wait_for(session_id: uuid.UUID, timeout: float) -> AnalysisJob | None:
         job = job_for(session_id)
         if job is None or job.status not in ACTIVE_JOB_STATES or time.monotonic() >= deadline:
             return job
-        time.sleep(WAIT_POLL_SECONDS)
+        pause(WAIT_POLL_SECONDS)
 
 
 def job_for(session_id: uuid.UUID) -> AnalysisJob | None:
