@@ -22,8 +22,9 @@ attempt
 processing_time
 error
 
-# Called from gunicorn.conf.py's SIGTERM handler (gunicorn.conf.py is not in the 60 % scan).
+# Called from gunicorn.conf.py (not in the 60 % scan): the SIGTERM handler, and the master before fork.
 _.drain
+tune_malloc
 
 # prometheus_client calls a registered collector's collect(); Werkzeug reads a response's direct_passthrough.
 _.collect
