@@ -1,11 +1,15 @@
 """A photo's model output is computed in the background as it arrives, kept with the image, and gives the
-analysis exactly what computing it then gives; a photo removed before it runs leaves nothing behind."""
+analysis exactly what computing it then gives; a photo removed before it runs leaves nothing behind, and one
+whose session is being analysed is left to that analysis."""
+
+import uuid
 
 import pytest
 from sqlalchemy import text
 
-from bcd_app.constants import EMBEDDING_DIM
+from bcd_app.constants import EMBEDDING_DIM, JobStatus
 from bcd_app.extensions import db
+from bcd_app.models import AnalysisJob
 from bcd_app.services import image_features
 from bcd_app.services.embeddings import DEFAULT_MODEL_VERSION
 from tests import photo_data
@@ -81,3 +85,24 @@ def test_a_photo_removed_before_its_turn_leaves_nothing(app, client, auth, jpeg,
         assert (
             db.session.scalar(text("SELECT count(*) FROM image_embeddings WHERE image_id = :i"), {"i": image_id}) == 0
         )
+
+
+def test_a_photo_of_a_session_being_analysed_is_left_to_that_analysis(app, client, auth, jpeg, upload_dir):
+    headers = auth.register()
+    session_id = create_session(client, headers)
+    image_id = uuid.UUID(data_of(upload(client, headers, session_id, jpeg("astronaut")))["id"])
+    wait_until(lambda: _kept(app, session_id), what="the background output")
+    _forget(app, session_id)
+    count = text("SELECT count(*) FROM image_embeddings WHERE image_id = :i")
+    with app.app_context():
+        user_id = db.session.scalar(text("SELECT user_id FROM sessions WHERE id = :s"), {"s": session_id})
+        job = AnalysisJob(session_id=uuid.UUID(session_id), user_id=user_id, status=JobStatus.RUNNING)
+        db.session.add(job)
+        db.session.commit()
+        # Its analysis computes what it misses: the background would do the same work a second time.
+        assert image_features.precompute(image_id, upload_dir) is False
+        assert db.session.scalar(count, {"i": image_id}) == 0
+        job.status = JobStatus.COMPLETED
+        db.session.commit()
+        assert image_features.precompute(image_id, upload_dir) is True
+        assert db.session.scalar(count, {"i": image_id}) == 1

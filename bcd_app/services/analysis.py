@@ -146,7 +146,7 @@ def _measured(image: Image, settings: AnalysisSettings) -> tuple[ImageQuality, p
     its row, the working copy kept beside it), or, for an upload from before those were kept, measured again."""
     if image.blur_effect is not None:
         measured = ImageQuality(**{name: getattr(image, name) for name in QUALITY_COLUMNS})
-        return measured, preprocessing.normalise_brightness(images_service.working_pixels(settings.upload_dir, image))
+        return measured, images_service.normalised_working(settings.upload_dir, image)
     loaded = preprocessing.load_image(storage.read(settings.upload_dir, image.storage_key))
     measured, normalised = quality.measure(loaded, settings.thresholds)
     for name in QUALITY_COLUMNS:

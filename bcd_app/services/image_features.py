@@ -93,13 +93,13 @@ def precompute(image_id: uuid.UUID, upload_dir: str) -> bool:
         return False
     angle = image.angle
     try:
-        pixels = images.working_pixels(upload_dir, image)
+        pixels = images.normalised_working(upload_dir, image).pixels
     except FileNotFoundError:
         db.session.rollback()
         return False
     # End the read transaction before the model runs: no snapshot held open while the CPU works.
     db.session.rollback()
-    features = compute(preprocessing.normalise_brightness(pixels).pixels, angle)
+    features = compute(pixels, angle)
     try:
         keep(image_id, version, features)
         db.session.commit()
@@ -110,7 +110,7 @@ def precompute(image_id: uuid.UUID, upload_dir: str) -> bool:
 
 
 def _analysis_running(session_id: uuid.UUID) -> bool:
-    running = select(AnalysisJob.id).where(
-        AnalysisJob.session_id == session_id, AnalysisJob.status == JobStatus.RUNNING
+    # One job row per session (unique).
+    return (
+        db.session.scalar(select(AnalysisJob.status).where(AnalysisJob.session_id == session_id)) == JobStatus.RUNNING
     )
-    return db.session.scalar(running.limit(1)) is not None

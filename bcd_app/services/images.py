@@ -106,13 +106,13 @@ def decode_upload(data: bytes, thresholds: quality.QualityThresholds = quality.D
     """Decode, measure and prepare an upload (ImageRejected when it is not a photo we read); at most one per core
     at a time in this process."""
     with _DECODE_SLOTS:
-        loaded, kept = decode_for_storage(data)
+        loaded, kept = _decode_for_storage(data)
         measured, _ = quality.measure(loaded, thresholds)
         working = preprocessing.encode_working(preprocessing.fit_long_side(loaded.pixels))
     return DecodedUpload(loaded, measured, kept, working)
 
 
-def decode_for_storage(data: bytes) -> tuple[preprocessing.LoadedImage, bytes]:
+def _decode_for_storage(data: bytes) -> tuple[preprocessing.LoadedImage, bytes]:
     """The upload at working size (what quality and the analysis read) and the bytes to keep.
 
     A JPEG is decoded at reduced DCT scale only, and kept as sent less its metadata (lossless: no second
@@ -203,6 +203,11 @@ def best_image(session_id: uuid.UUID, angle: str) -> Image | None:
         .order_by(Image.image_quality_score.desc().nulls_last(), Image.created_at, Image.id)
         .limit(1)
     )
+
+
+def normalised_working(upload_dir: str, image: Image) -> preprocessing.Normalised:
+    """An upload's working copy, brightness-normalised: what the model and the region comparison are given."""
+    return preprocessing.normalise_brightness(working_pixels(upload_dir, image))
 
 
 def working_pixels(upload_dir: str, image: Image) -> np.ndarray:

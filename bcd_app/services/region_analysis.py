@@ -93,13 +93,13 @@ def _reference_photos(baseline_id: uuid.UUID, model_version: str, angles: list[s
             # A baseline analysed before regions were kept: its best photo, at working size, once more.
             best = images.best_image(baseline_id, angle)
             try:
-                working = images.working_pixels(upload_dir, best) if best else None
+                working = images.normalised_working(upload_dir, best).pixels if best else None
             except FileNotFoundError:
                 working = None
             if working is None:
                 log.warning("baseline image missing; angle compared without regions", extra={"angle": angle})
                 continue
-            pixels = AnglePhoto.of(preprocessing.normalise_brightness(working).pixels, None).pixels
+            pixels = AnglePhoto.of(working, None).pixels
         vectors = (
             None if cells is None else np.frombuffer(cells, np.float16).astype(np.float32).reshape(REGION_CELLS, -1)
         )

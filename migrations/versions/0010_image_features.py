@@ -23,8 +23,6 @@ branch_labels = None
 depends_on = None
 
 EMBEDDING_DIM = 1280
-
-
 UNCOMPRESSED = (("image_embeddings", "feature_map"), ("angle_embeddings", "cells"), ("angle_embeddings", "region_copy"))
 
 
