@@ -30,11 +30,13 @@ test-fast: install
 
 # vulture: bcd_app at 60 % (pyproject.toml); settings files and migrations are read by name
 # (Flask config, gunicorn, Alembic), so there only imports and unreachable code count.
+# lint-imports: the layers contract of pyproject.toml.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/vulture
 	$(VENV)/bin/vulture config.py gunicorn.conf.py migrations --min-confidence 80
+	$(VENV)/bin/lint-imports
 
 # A deeper, randomised fuzzing run; `make test` replays one fixed seed, with past findings pinned as tests.
 fuzz: install

@@ -33,11 +33,11 @@ def on_starting(_server) -> None:
     folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, mode=0o700)
-    from bcd_app.memory import tune_malloc
+    from bcd_app.web.memory import tune_malloc
 
     tune_malloc()
     if os.environ.get("PRELOAD_MODEL", "1") == "1":
-        from bcd_app.services.embeddings import embedder
+        from bcd_app.vision.embeddings import embedder
 
         # One torch thread in the master: a fork after a multi-threaded OpenMP region can hang the child.
         embedder.configure(os.environ.get("EMBEDDING_MODEL_PATH"), 1)

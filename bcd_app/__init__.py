@@ -4,11 +4,14 @@ import os
 
 from flask import Flask
 
-from . import api, cli, docs_page, errors, health, http, logging_setup, metrics
-from .embedded_db import embedded_database_uri
-from .extensions import db, limiter, migrate
+from . import api
+from .db import db, migrate
 from .jobs.runner import JobRunner
-from .services.embeddings import embedder
+from .store import files
+from .vision.embeddings import embedder
+from .web import cli, docs_page, errors, health, http, logging_setup, metrics
+from .web.embedded_db import embedded_database_uri
+from .web.extensions import limiter
 
 
 def _load_config(app: Flask, config: object) -> None:
@@ -25,7 +28,7 @@ def _load_config(app: Flask, config: object) -> None:
             config.validate()
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = embedded_database_uri(app.config["EMBEDDED_PGDATA"])
-        # The app looks after this server: an outage revives it (outage.py).
+        # The app looks after this server: an outage revives it (web/outage.py).
         app.config["EMBEDDED_PGDATA_IN_USE"] = app.config["EMBEDDED_PGDATA"]
 
 
@@ -33,8 +36,8 @@ def create_app(config: object = None) -> Flask:
     """Application factory: config, extensions, blueprints, job pool, CLI."""
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     _load_config(app, config)
-    os.makedirs(app.config["UPLOAD_DIR"], mode=0o700, exist_ok=True)
     logging_setup.init_app(app)
+    files.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     limiter.init_app(app)

@@ -1,6 +1,9 @@
-"""Domain constants and the states of sessions and jobs, shared by the API, the services and the migrations."""
+"""Domain constants and the states of sessions and jobs: each fact written once, imported by every layer."""
 
 from enum import StrEnum
+
+# The analysis's version, reported in every result and in the API description.
+ANALYSIS_VERSION = "3.0"
 
 # Capture angles, in the order the frontend shows them.
 ANGLES = ("front", "left", "right", "up", "down", "raised")
@@ -14,6 +17,28 @@ EMBEDDING_DIM = 1280
 # Region comparison grid: rows and columns of cells over a photo (3 x 3 fits the client's wording).
 REGION_GRID = 3
 REGION_CELLS = REGION_GRID * REGION_GRID
+
+# Comparison layers, in the order a result lists them, and the windows of the two bounded ones.
+LAYERS = ("baseline", "previous", "rolling", "monthly", "lifetime")
+ROLLING_SESSIONS = 5
+MONTHLY_DAYS = 30
+# Layers a summary speaks of, in order of preference.
+SUMMARY_LAYERS = ("baseline", "previous")
+
+# Lower bounds of each band of cosine distance, highest first; a boundary value belongs to the higher band.
+VARIATION_BANDS = (
+    (0.70, "Strong Variation"),
+    (0.45, "Higher Variation"),
+    (0.25, "Moderate Variation"),
+    (0.10, "Mild Variation"),
+    (0.0, "Stable"),
+)
+VARIATION_LEVELS = tuple(label for _, label in reversed(VARIATION_BANDS))
+# The lowest band, and the one a local change above the noise floor lifts a whole view to at least.
+STABLE, MILD_VARIATION = VARIATION_LEVELS[:2]
+# |delta| of a score between two sessions: below the first bound stable, below the second a mild
+# variation, beyond it a significant shift (the Mild and Moderate bands' lower bounds).
+TREND_BANDS = ((0.25, "significant_shift"), (0.10, "mild_variation"), (0.0, "stable"))
 
 
 class SessionStatus(StrEnum):
@@ -34,6 +59,8 @@ class JobStatus(StrEnum):
 
 # A job in one of these states is still to finish.
 ACTIVE_JOB_STATES = (JobStatus.QUEUED, JobStatus.RUNNING)
+# The error code of a job whose worker stopped renewing its lease too often.
+WORKER_LOST = "worker_lost"
 
 
 class JobKind(StrEnum):

@@ -22,7 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .constants import EMBEDDING_DIM, JobKind
-from .extensions import db
+from .db import db
+from .schemas.analysis import QUALITY_FIELDS, ImageQuality
 
 
 def utcnow() -> datetime:
@@ -94,8 +95,8 @@ class CaptureSession(db.Model):
     created_at: Mapped[datetime] = _created()
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    images: Mapped[list["Image"]] = relationship(
-        back_populates="session", order_by="Image.created_at", passive_deletes=True
+    images: Mapped[list["Photo"]] = relationship(
+        back_populates="session", order_by="Photo.created_at", passive_deletes=True
     )
 
     __table_args__ = (
@@ -105,8 +106,24 @@ class CaptureSession(db.Model):
     )
 
 
-class Image(db.Model):
-    """One uploaded photo of one angle, with its measured quality."""
+# Column types of the measured quality's JSON Schema types.
+_QUALITY_COLUMN_TYPES = {"number": Float, "boolean": Boolean, "array": JSON}
+
+
+def _quality_columns() -> type:
+    """A mixin with one nullable column per measured quality field (schemas.analysis.ImageQuality), so the
+    row and the result cannot disagree on a name; null for an upload from before the field was measured."""
+    properties = ImageQuality.model_json_schema()["properties"]
+    return type(
+        "QualityColumns",
+        (),
+        {name: mapped_column(_QUALITY_COLUMN_TYPES[properties[name]["type"]]) for name in QUALITY_FIELDS},
+    )
+
+
+class Photo(_quality_columns(), db.Model):
+    """One uploaded photo of one angle, with its measured quality (the analysis reads it instead of measuring
+    again)."""
 
     __tablename__ = "images"
     id: Mapped[uuid.UUID] = _id()
@@ -118,29 +135,12 @@ class Image(db.Model):
     width: Mapped[int] = mapped_column(Integer, nullable=False)
     height: Mapped[int] = mapped_column(Integer, nullable=False)
     format: Mapped[str] = mapped_column(String(16), nullable=False)
-    blur_variance: Mapped[float | None] = mapped_column(Float)
-    brightness: Mapped[float | None] = mapped_column(Float)
-    contrast: Mapped[float | None] = mapped_column(Float)
-    clipped_dark: Mapped[float | None] = mapped_column(Float)
-    clipped_bright: Mapped[float | None] = mapped_column(Float)
-    noise_sigma: Mapped[float | None] = mapped_column(Float)
-    chroma_noise: Mapped[float | None] = mapped_column(Float)
-    blockiness: Mapped[float | None] = mapped_column(Float)
-    is_blurry: Mapped[bool | None] = mapped_column(Boolean)
-    is_too_dark: Mapped[bool | None] = mapped_column(Boolean)
-    is_too_bright: Mapped[bool | None] = mapped_column(Boolean)
-    low_confidence: Mapped[bool | None] = mapped_column(Boolean)
-    brightness_correction: Mapped[float | None] = mapped_column(Float)
-    image_quality_score: Mapped[float | None] = mapped_column(Float)
-    # With the columns above, the whole measured quality: the analysis reads it instead of measuring again.
-    blur_effect: Mapped[float | None] = mapped_column(Float)
-    hints: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = _created()
 
     session: Mapped[CaptureSession] = relationship(back_populates="images")
 
 
-class SessionAnalysis(db.Model):
+class StoredAnalysis(db.Model):
     """The stored result of one session's analysis: its JSON, and the scores history, trend and confidence query."""
 
     __tablename__ = "session_analysis"
@@ -173,7 +173,7 @@ class AngleAnalysis(db.Model):
 
 
 class ImageEmbedding(db.Model):
-    """The model's output for one image under one model version (services/image_features.py)."""
+    """The model's output for one image under one model version (services/features.py)."""
 
     __tablename__ = "image_embeddings"
     id: Mapped[uuid.UUID] = _id()

@@ -15,7 +15,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bcd_app.services import preprocessing, quality
+from bcd_app.vision import preprocessing, quality
 from tests.photo_data import real_photos
 
 ROUNDS = 15

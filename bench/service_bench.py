@@ -75,7 +75,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from bcd_app import create_app
-    from bcd_app.extensions import db
+    from bcd_app.db import db
 
     preload = "--no-preload" not in sys.argv
     upload_dir = tempfile.mkdtemp(prefix="bcd-svc-")

@@ -16,8 +16,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bcd_app.services import interpretation, preprocessing, regions, registration
-from bcd_app.services.embeddings import embedder
+from bcd_app.constants import VARIATION_BANDS
+from bcd_app.scoring.noise_floor import PRIOR_FLOOR, noise_floor
+from bcd_app.vision import preprocessing, regions, registration
+from bcd_app.vision.embeddings import embedder
 from tests import photo_data
 
 NAMES = (
@@ -34,7 +36,7 @@ KINDS = (
     ("pasted patch 15%", "paste", 0.15),
     ("pasted patch 35%", "paste", 0.35),
 )
-STABLE_BELOW = interpretation.VARIATION_BANDS[-2][0]
+STABLE_BELOW = VARIATION_BANDS[-2][0]
 
 
 def working(pixels: np.ndarray) -> np.ndarray:
@@ -63,7 +65,7 @@ def overlaps(cell: regions.Cell, box: tuple, shape: tuple) -> bool:
 
 def trust_table(photos: dict, seeds: int) -> None:
     """Detection and false-flag rates per kind, regions vs whole image."""
-    floor = regions.noise_floor([])
+    floor = noise_floor([])
     print(
         f"{'kind':22s} {'n':>4s} {'regions: flagged':>17s} {'right cell':>11s} {'whole image: not Stable':>24s} {'mean distance':>14s}"
     )
@@ -108,8 +110,8 @@ def end_to_end_cost(photos: dict, rounds: int = 7) -> None:
     from flask_migrate import upgrade
 
     from bcd_app import create_app
-    from bcd_app.extensions import db
-    from bcd_app.services import accounts, images, sessions
+    from bcd_app.db import db
+    from bcd_app.services import accounts, sessions, uploads
     from bcd_app.services.analysis import AnalysisSettings, analyze_session
     from tests.conftest import database_uri, make_config
 
@@ -124,24 +126,20 @@ def end_to_end_cost(photos: dict, rounds: int = 7) -> None:
         for variant in (lambda p: p, lambda p: photo_data.recapture(p, rng)):
             session = sessions.create_session(user.id, "full", None)
             for angle, name in zip(("front", "left", "right", "up", "down", "raised"), names, strict=True):
-                images.add_image(
-                    user.id, session.id, angle, phone_jpeg(variant(photos[name])), upload_dir=upload_dir, max_images=30
-                )
+                uploads.add_image(user.id, session.id, angle, phone_jpeg(variant(photos[name])), max_images=30)
             ids.append(sessions.complete_session(user.id, session.id).id)
-        analyze_session(ids[0], AnalysisSettings(upload_dir))
+        analyze_session(ids[0], AnalysisSettings())
         timings = {False: [], True: []}
         for _ in range(rounds):
             for flag in (False, True):
                 started = time.perf_counter()
-                analyze_session(ids[1], AnalysisSettings(upload_dir, regions=flag))
+                analyze_session(ids[1], AnalysisSettings(regions=flag))
                 timings[flag].append((time.perf_counter() - started) * 1000)
         if "--profile" in sys.argv:
             import cProfile
             import pstats
 
-            cProfile.runctx(
-                "analyze_session(ids[1], AnalysisSettings(upload_dir))", globals(), locals(), "/tmp/analysis.prof"
-            )
+            cProfile.runctx("analyze_session(ids[1], AnalysisSettings())", globals(), locals(), "/tmp/analysis.prof")
             pstats.Stats("/tmp/analysis.prof").sort_stats("cumulative").print_stats(25)
         db.session.remove()
         db.engine.dispose()
@@ -159,7 +157,7 @@ def main() -> None:
     seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     photos = photo_data.real_photos()
     embedder.info()
-    print(f"{len(NAMES)} real photos x {seeds} seeds per kind; floor = the prior {regions.PRIOR_FLOOR} (a new user)\n")
+    print(f"{len(NAMES)} real photos x {seeds} seeds per kind; floor = the prior {PRIOR_FLOOR} (a new user)\n")
     if "--profile" not in sys.argv:
         trust_table(photos, seeds)
     end_to_end_cost(photos)

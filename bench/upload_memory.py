@@ -1,4 +1,4 @@
-"""Peak memory growth and time of one upload's processing (images.decode_upload: decode, quality, the working
+"""Peak memory growth and time of one upload's processing (uploads.decode_upload: decode, quality, the working
 copy), each kind in a fresh, warmed-up process, so one kind's peak is not hidden by another's; and of eight
 uploads arriving at once in one process (a worker's request threads), 12 MP JPEGs and the largest kind.
 
@@ -26,10 +26,10 @@ CHILD = """
 import sys, time
 from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, sys.argv[2])
-from bcd_app.memory import tune_malloc
+from bcd_app.web.memory import tune_malloc
 tune_malloc()  # as the gunicorn master does for its workers
 from bcd_app.errors import ImageRejected
-from bcd_app.services import images
+from bcd_app.services import uploads
 
 def status(field):
     line = next(l for l in open("/proc/self/status") if l.startswith(field + ":"))
@@ -37,10 +37,10 @@ def status(field):
 
 def process(data):
     if AT_ONCE == 1:
-        images.decode_upload(data)
+        uploads.decode_upload(data)
         return
     with ThreadPoolExecutor(AT_ONCE) as pool:
-        list(pool.map(images.decode_upload, [data] * AT_ONCE))
+        list(pool.map(uploads.decode_upload, [data] * AT_ONCE))
 
 AT_ONCE = int(sys.argv[3])
 

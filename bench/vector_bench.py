@@ -21,11 +21,12 @@ from sqlalchemy import String, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bcd_app import create_app
-from bcd_app.constants import ANGLES, EMBEDDING_DIM
-from bcd_app.extensions import db
+from bcd_app.constants import ANGLES, EMBEDDING_DIM, LAYERS
+from bcd_app.db import db
 from bcd_app.models import AngleAggregate, utcnow
-from bcd_app.services import aggregates, comparison
-from bcd_app.services.embeddings import DEFAULT_MODEL_VERSION, embedder, normalise
+from bcd_app.scoring.distances import cosine_distance
+from bcd_app.store import aggregates, vectors
+from bcd_app.vision.embeddings import DEFAULT_MODEL_VERSION, embedder, normalise
 from tests.conftest import database_uri, make_config
 
 SIZES = (10, 100, 1000, 10000)
@@ -155,11 +156,11 @@ def rebuild_sums(user_id: uuid.UUID, current_id: uuid.UUID) -> None:
     db.session.commit()
 
 
-def comparison_step(ref: comparison.SessionRef, baseline_id: uuid.UUID, current: dict) -> dict:
+def comparison_step(ref: vectors.SessionRef, baseline_id: uuid.UUID, current: dict) -> dict:
     """What analyze_session does to compare: the running sums for the lifetime layer, SQL for the rest."""
     earlier = aggregates.earlier_means(ref.user_id, DEFAULT_MODEL_VERSION, set(current), ref.created_at)
-    lifetime = {angle: comparison.cosine_distance(earlier[angle], vector) for angle, vector in current.items()}
-    found = comparison.layer_distances(ref, baseline_id, DEFAULT_MODEL_VERSION, lifetime)
+    lifetime = {angle: cosine_distance(earlier[angle], vector) for angle, vector in current.items()}
+    found = vectors.layer_distances(ref, baseline_id, DEFAULT_MODEL_VERSION, lifetime)
     db.session.commit()
     return found
 
@@ -252,7 +253,7 @@ def main() -> None:
                     {"s": current_id},
                 )
             }
-            ref = comparison.SessionRef(current_id, user_id, current_created)
+            ref = vectors.SessionRef(current_id, user_id, current_created)
             baseline_id = sessions[0][0]
             comparison_step(ref, baseline_id, current)
             timings[size] = median_ms(
@@ -261,7 +262,7 @@ def main() -> None:
             if size == JSON_AT:
                 sql = comparison_step(ref, baseline_id, current)
                 numpy_layers = json_numpy_layers(user_id, current_id, current_created, baseline_id)
-                worst = max(abs(sql[a][k] - numpy_layers[a][k]) for a in sql for k in comparison.LAYERS)
+                worst = max(abs(sql[a][k] - numpy_layers[a][k]) for a in sql for k in LAYERS)
                 json_ms = median_ms(
                     lambda c=current_id, t=current_created, b=baseline_id: json_numpy_layers(user_id, c, t, b)
                 )
@@ -279,7 +280,7 @@ def main() -> None:
         f"{json_ms / timings[JSON_AT]:.0f}x (target >= 50x); largest difference between the answers {worst:.2e}"
     )
 
-    from bcd_app.services.preprocessing import MODEL_INPUT_SIZE
+    from bcd_app.vision.preprocessing import MODEL_INPUT_SIZE
 
     embedder.configure(None, 1)
     batch = np.random.default_rng(2).normal(size=(6, 3, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE)).astype(np.float32)

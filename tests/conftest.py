@@ -1,4 +1,6 @@
-"""Shared fixtures: one real PostgreSQL + pgvector per run, a migrated app, clients, users and real photos."""
+"""Shared fixtures: one real PostgreSQL + pgvector per run, migrated once; a fresh app per test (its own pool
+and job runner), clients, users and real photos; and, when the run ends, the check that no log carries
+personal data."""
 
 import re
 import shutil
@@ -10,15 +12,13 @@ import pytest
 from sqlalchemy import text
 
 from bcd_app import create_app
-from bcd_app.embedded_db import ensure_database
-from bcd_app.extensions import db
+from bcd_app.db import db
+from bcd_app.web.embedded_db import ensure_database
 from config import TestConfig
 from tests import photo_data
 
-TABLES = (
-    "angle_aggregates, login_throttle, analysis_logs, analysis_requests, analysis_jobs, region_changes, image_embeddings, angle_embeddings, session_embeddings, "
-    "angle_analysis, session_analysis, images, sessions, auth_tokens, users"
-)
+# Every table of the models, emptied after each test.
+TABLES = ", ".join(table.name for table in db.metadata.sorted_tables)
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +59,7 @@ def database_url(pg_server) -> str:
 
 
 # Every log this suite produces lands here: the in-process app's records, each live gunicorn's output and
-# the embedded servers' logs; tests/test_zz_private_logs.py greps it for personal data at the end.
+# the embedded servers' logs; pytest_sessionfinish below greps it for personal data at the end.
 LOG_DIR = Path(tempfile.mkdtemp(prefix="bcd-logs-"))
 # Personal data the suite sent (emails, passwords, notes, tokens): none may appear in any log.
 SENT_SECRETS: set[str] = set()
@@ -70,7 +70,7 @@ def _suite_log():
     """Write every log record of the run (with its extra fields) to one file."""
     import logging
 
-    from bcd_app.logging_setup import TextFormatter
+    from bcd_app.web.logging_setup import TextFormatter
 
     handler = logging.FileHandler(LOG_DIR / "suite.log")
     handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -80,6 +80,8 @@ def _suite_log():
     logging.getLogger().removeHandler(handler)
 
 
+# How long a test's app waits for its running jobs before the tables are emptied.
+JOB_DRAIN_SECONDS = 60
 BANNED = re.compile(r"\b(risk|abnormal|suspicious|concerning)\b", re.IGNORECASE)
 
 
@@ -97,50 +99,36 @@ def _neutral_responses(response):
 
 
 @pytest.fixture(scope="session")
-def app(database_url, upload_dir):
-    """The app on the real test database, migrated to head with `flask db upgrade`; every response it gives
-    in the whole suite is checked for the banned words."""
+def migrated(database_url, upload_dir) -> str:
+    """The test database migrated to head with `flask db upgrade`, once per run."""
     from flask_migrate import upgrade
 
     application = create_app(make_config(database_url, upload_dir))
-    application.after_request(_neutral_responses)
     with application.app_context():
         upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+@pytest.fixture()
+def app(migrated, upload_dir):
+    """A fresh app on the migrated test database, with its job pool running; every response it gives is checked
+    for the banned words. Afterwards the pool is stopped once its jobs are done, every table is emptied and
+    every file removed."""
+    application = create_app(make_config(migrated, upload_dir))
+    application.after_request(_neutral_responses)
     runner = application.extensions["job_runner"]
     runner.start()
     yield application
-    runner.shutdown(timeout=5)
-
-
-@pytest.fixture(autouse=True)
-def _clean_state(request, upload_dir):
-    """Every test starts with empty tables and no files."""
-    yield
-    if "app" not in request.fixturenames:
-        return
-    application = request.getfixturevalue("app")
+    # A job still running holds row locks the emptying would wait on: let it finish first.
+    runner.shutdown(timeout=JOB_DRAIN_SECONDS)
     with application.app_context():
         db.session.remove()
-        _truncate()
+        db.session.execute(text(f"TRUNCATE {TABLES} CASCADE"))
+        db.session.commit()
+        db.engine.dispose()
     for child in Path(upload_dir).iterdir():
         shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()
-
-
-def _truncate(attempts: int = 60) -> None:
-    """Empty every table. An analysis still running (a test that failed early) holds row locks,
-    and a waiting TRUNCATE would queue its progress updates behind it: give up after a second
-    and try again, so the analysis can finish instead of the run hanging."""
-    from sqlalchemy.exc import OperationalError
-
-    for _ in range(attempts):
-        try:
-            db.session.execute(text("SET LOCAL lock_timeout = '1s'"))
-            db.session.execute(text(f"TRUNCATE {TABLES} CASCADE"))
-            db.session.commit()
-            return
-        except OperationalError:
-            db.session.rollback()
-    raise RuntimeError("tables stayed locked; an analysis did not finish")
 
 
 @pytest.fixture()
@@ -200,3 +188,36 @@ def fresh_db(pg_server, app):
         yield url, live_app
         db.session.remove()
         db.engine.dispose()
+
+
+EMAIL = re.compile(r"[\w.+-]+@(?:example\.(?:com|org)|b\.co)\b")
+
+
+def private_log_problems(full_run: bool) -> list[str]:
+    """What in the suite's logs is personal data: an email, a password hash, or any password, note, token or
+    upload path the suite sent. A full run must also have logs of live gunicorn servers to read."""
+    logs = {path.name: path.read_text(errors="replace") for path in LOG_DIR.iterdir() if path.is_file()}
+    problems = []
+    if full_run and not any(name.startswith("gunicorn-") for name in logs):
+        problems.append(f"no gunicorn log to read among {sorted(logs)}")
+    if full_run and len(SENT_SECRETS) < 10:
+        problems.append(f"only {len(SENT_SECRETS)} sent secrets recorded")
+    for name, text_body in logs.items():
+        if found := EMAIL.search(text_body):
+            problems.append(f"{name}: an email ({found.group(0)})")
+        if "scrypt:" in text_body or "pbkdf2:" in text_body:
+            problems.append(f"{name}: a password hash")
+        problems.extend(f"{name}: a sent secret ({secret[:6]}...)" for secret in SENT_SECRETS if secret in text_body)
+    return problems
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """After the last test, whatever ran: no log of the run may carry personal data; the run fails if one does."""
+    if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or session.testscollected == 0:
+        return
+    whole_suite = session.config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    problems = private_log_problems(full_run=whole_suite and not session.config.getoption("markexpr"))
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line("Personal data in the suite's logs:\n  " + "\n  ".join(problems), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

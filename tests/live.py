@@ -131,7 +131,7 @@ def count(live_app, sql: str) -> int:
     """One number from the live server's database."""
     from sqlalchemy import text
 
-    from bcd_app.extensions import db
+    from bcd_app.db import db
 
     with live_app.app_context():
         value = db.session.scalar(text(sql))

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from bcd_app.services import preprocessing, quality
+from bcd_app.vision import preprocessing, quality
 
 # Camera photographs of lit scenes, as our users take them. Left out: astronomy (hubble,
 # moon), fundus and microscopy images (retina, cell) and a rendered scene (clock).
@@ -23,6 +23,10 @@ SKIMAGE_PHOTOS = (
     "gravel",
     "immunohistochemistry",
 )
+
+# The test scenes: angle -> real photo, for a session, and another session that shows other scenes.
+SCENES = {"front": "astronaut", "left": "coffee", "right": "chelsea"}
+OTHER_SCENES = {"front": "rocket", "left": "brick", "right": "camera"}
 
 
 def real_photos() -> dict[str, np.ndarray]:

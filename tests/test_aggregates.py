@@ -7,16 +7,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text
 
-from bcd_app.extensions import db
+from bcd_app.db import db
 from bcd_app.models import AngleAggregate, AngleEmbedding, CaptureSession
-from bcd_app.services import aggregates, comparison
+from bcd_app.store import aggregates, vectors
 from tests import photo_data
 from tests.helpers import completed_session, data_of
+from tests.photo_data import OTHER_SCENES, SCENES
 
-SCENES = (
-    {"front": "astronaut", "left": "coffee", "right": "chelsea"},
-    {"front": "rocket", "left": "brick", "right": "camera"},
-)
+ALTERNATING = (SCENES, OTHER_SCENES)
 TOLERANCE = 1e-6
 
 
@@ -40,9 +38,9 @@ def _sums_match_the_vectors(user_id: uuid.UUID) -> int:
 
 def _scanned_lifetime(session_id: str) -> dict:
     session = db.session.get(CaptureSession, uuid.UUID(session_id))
-    ref = comparison.SessionRef(session.id, session.user_id, session.created_at)
+    ref = vectors.SessionRef(session.id, session.user_id, session.created_at)
     version = db.session.scalar(select(AngleEmbedding.model_version).where(AngleEmbedding.session_id == session.id))
-    return {a: d["lifetime"] for a, d in comparison.layer_distances(ref, None, version).items()}
+    return {a: d["lifetime"] for a, d in vectors.layer_distances(ref, None, version).items()}
 
 
 @pytest.mark.slow
@@ -51,7 +49,7 @@ def test_running_sums_equal_a_full_recomputation(app, client, auth, photos):
     rng = np.random.default_rng(3)
     ids = []
     for i in range(5):
-        pictures = {a: photo_data.encode(photo_data.recapture(photos[n], rng)) for a, n in SCENES[i % 2].items()}
+        pictures = {a: photo_data.encode(photo_data.recapture(photos[n], rng)) for a, n in ALTERNATING[i % 2].items()}
         ids.append(completed_session(client, headers, pictures))
         result = data_of(client.post(f"/api/analyze-session/{ids[-1]}", headers=headers))
         if i:

@@ -4,9 +4,9 @@ import pytest
 
 from tests import photo_data
 from tests.helpers import completed_session, data_of
+from tests.photo_data import SCENES
 
 ANGLES = ("front", "left", "right")
-SCENES = {"front": "astronaut", "left": "coffee", "right": "chelsea"}
 TRUST_FIELDS = {"analysis_confidence_score", "image_quality_summary", "baseline_used", "comparison_layers_used"}
 
 

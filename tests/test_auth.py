@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bcd_app.extensions import db
+from bcd_app.db import db
 from bcd_app.models import AuthToken, utcnow
 
 

@@ -7,9 +7,8 @@ import pytest
 
 from tests import photo_data
 from tests.helpers import completed_session, data_of
+from tests.photo_data import OTHER_SCENES, SCENES
 
-SCENES = {"front": "astronaut", "left": "coffee", "right": "chelsea"}
-OTHER_SCENES = {"front": "rocket", "left": "brick", "right": "camera"}
 NUMBER = numbers.Real
 TRENDS = {"stable", "mild_variation", "significant_shift"}
 

@@ -8,13 +8,14 @@ import pytest
 from sqlalchemy import text
 
 from bcd_app.constants import EMBEDDING_DIM, JobStatus
-from bcd_app.extensions import db
+from bcd_app.db import db
 from bcd_app.models import AnalysisJob
-from bcd_app.services import image_features
-from bcd_app.services.embeddings import DEFAULT_MODEL_VERSION
+from bcd_app.services import features
+from bcd_app.vision.embeddings import DEFAULT_MODEL_VERSION
 from tests import photo_data
 from tests.helpers import completed_session, create_session, data_of, upload, wait_until
-from tests.test_analysis import SCENES, _session_photos, _without_links, analyse
+from tests.photo_data import SCENES
+from tests.test_analysis import _session_photos, _without_links, analyse
 
 # EfficientNet-Lite0's last feature map at 224 px: 1280 channels x 7 x 7, half precision.
 FEATURE_MAP_BYTES = EMBEDDING_DIM * 7 * 7 * 2
@@ -81,7 +82,7 @@ def test_a_photo_removed_before_its_turn_leaves_nothing(app, client, auth, jpeg,
     assert client.delete(f"/api/sessions/{session_id}/images/{image_id}", headers=headers).status_code == 200
     with app.app_context():
         # Whether the background already ran or not, computing it now finds no image and keeps nothing.
-        assert image_features.precompute(image_id, upload_dir) is False
+        assert features.precompute(image_id) is False
         assert (
             db.session.scalar(text("SELECT count(*) FROM image_embeddings WHERE image_id = :i"), {"i": image_id}) == 0
         )
@@ -100,9 +101,9 @@ def test_a_photo_of_a_session_being_analysed_is_left_to_that_analysis(app, clien
         db.session.add(job)
         db.session.commit()
         # Its analysis computes what it misses: the background would do the same work a second time.
-        assert image_features.precompute(image_id, upload_dir) is False
+        assert features.precompute(image_id) is False
         assert db.session.scalar(count, {"i": image_id}) == 0
         job.status = JobStatus.COMPLETED
         db.session.commit()
-        assert image_features.precompute(image_id, upload_dir) is True
+        assert features.precompute(image_id) is True
         assert db.session.scalar(count, {"i": image_id}) == 1

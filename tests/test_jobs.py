@@ -6,10 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bcd_app.extensions import db
+from bcd_app.db import db
 from tests.helpers import completed_session, data_of, wait_until
-
-SCENES = {"front": "astronaut", "left": "coffee", "right": "chelsea"}
+from tests.photo_data import SCENES
 
 
 def _session(client, headers, jpeg) -> str:

@@ -7,7 +7,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from bcd_app import create_app
-from bcd_app.extensions import db
+from bcd_app.db import db
 from tests.conftest import database_uri, make_config
 
 

@@ -6,8 +6,7 @@ import re
 import pytest
 
 from tests.helpers import completed_session
-
-SCENES = {"front": "astronaut", "left": "coffee", "right": "chelsea"}
+from tests.photo_data import SCENES
 
 
 def test_root_points_a_person_to_the_docs(client):

@@ -13,8 +13,8 @@ import pytest
 from flask_migrate import upgrade
 
 from bcd_app import create_app
-from bcd_app.embedded_db import ensure_database
-from bcd_app.extensions import db
+from bcd_app.db import db
+from bcd_app.web.embedded_db import ensure_database
 from tests.conftest import make_config
 from tests.helpers import wait_until
 from tests.live import Api, LiveServer, count

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bcd_app.services import preprocessing, quality
+from bcd_app.vision import preprocessing, quality
 from tests import photo_data
 
 

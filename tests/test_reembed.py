@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import text
 
-from bcd_app.extensions import db
-from bcd_app.services.embeddings import DEFAULT_MODEL_VERSION
+from bcd_app.db import db
+from bcd_app.vision.embeddings import DEFAULT_MODEL_VERSION
 from tests import photo_data
 from tests.helpers import completed_session, data_of
 from tests.test_analysis import analyse

@@ -9,12 +9,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from bcd_app.extensions import db
-from bcd_app.services import preprocessing, region_map, registration
+from bcd_app.db import db
+from bcd_app.vision import drawing, preprocessing, registration
 from tests import photo_data
 from tests.helpers import completed_session, data_of
-
-SCENES = {"front": "astronaut", "left": "coffee", "right": "chelsea"}
+from tests.photo_data import SCENES
 
 
 def _moved(pixels: np.ndarray, degrees: float, dx: float, dy: float) -> tuple[np.ndarray, np.ndarray]:
@@ -82,8 +81,8 @@ def test_a_local_change_is_found_in_the_right_cell_and_mapped(app, client, auth,
     assert signed.status_code == 200 and signed.mimetype == "image/png"
     assert signed.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     picture = Image.open(io.BytesIO(signed.data))
-    panel_width = round(width * region_map.PANEL_HEIGHT / height)
-    assert picture.size == (2 * panel_width + region_map.GAP, region_map.PANEL_HEIGHT + region_map.LEGEND_HEIGHT)
+    panel_width = round(width * drawing.PANEL_HEIGHT / height)
+    assert picture.size == (2 * panel_width + drawing.GAP, drawing.PANEL_HEIGHT + drawing.LEGEND_HEIGHT)
     direct = client.get(f"/api/sessions/{today['session_id']}/region-map/front", headers=headers)
     assert direct.status_code == 200 and direct.data[:8] == b"\x89PNG\r\n\x1a\n"
 

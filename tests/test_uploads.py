@@ -65,8 +65,8 @@ BAD_FILES = {
 
 
 def _nothing_stored(app, upload_dir) -> bool:
-    from bcd_app.extensions import db
-    from bcd_app.models import Image as ImageRow
+    from bcd_app.db import db
+    from bcd_app.models import Photo as ImageRow
 
     with app.app_context():
         rows = db.session.query(ImageRow).count()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bcd_app.services.interpretation import variation_level
+from bcd_app.scoring.interpretation import variation_level
 from tests.conftest import BANNED
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,14 +3,14 @@
 from flask import Blueprint, current_app
 from spectree import Response
 
-from ..extensions import spec
 from ..schemas.analysis import AnalysisAccepted, AnalysisResult, AnalysisStatus, SessionComparison
 from ..schemas.common import ErrorBody, Ok
 from ..schemas.requests import AnalyzeQuery, BaselineChoice
 from ..schemas.resources import BaselineOut
 from ..services import reports, submissions
+from ..web.extensions import spec
 from .common import config, current_user, ok
-from .media import with_region_map_urls
+from .links import with_region_map_urls
 
 bp = Blueprint("analysis", __name__)
 TAGS = ("analysis",)

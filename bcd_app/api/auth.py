@@ -3,13 +3,13 @@
 from flask import Blueprint, g, request
 from spectree import Response
 
-from ..extensions import limiter, spec
 from ..schemas.common import ErrorBody, Ok
 from ..schemas.requests import Credentials
 from ..schemas.resources import LoggedOut, TokenOut, UserOut
-from ..serializers import token_out, user_out
 from ..services import accounts
+from ..web.extensions import limiter, spec
 from .common import config, current_user, ok, public
+from .serializers import token_out, user_out
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 TAGS = ("account",)

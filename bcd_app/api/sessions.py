@@ -3,15 +3,15 @@
 from flask import Blueprint, current_app, request
 from spectree import Response
 
-from .. import metrics
-from ..extensions import limiter, spec
 from ..schemas.common import ErrorBody, Ok
 from ..schemas.requests import NewSession, PageQuery, UploadForm
 from ..schemas.resources import Deleted, SessionOut, SessionPage, UploadedImage
-from ..serializers import image_fields, session_out
-from ..services import images, sessions
-from ..services.quality import QualityThresholds
+from ..services import sessions, uploads
+from ..services.settings import quality_thresholds
+from ..web import metrics
+from ..web.extensions import limiter, spec
 from .common import config, current_user, ok
+from .serializers import image_fields, session_out
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 TAGS = ("sessions",)
@@ -76,14 +76,13 @@ def upload_image(session_id: str):
     """Store one photo of one angle and answer with its quality."""
     upload = request.files.get("file")
     data = upload.read() if upload else None
-    stored = images.add_image(
+    stored = uploads.add_image(
         current_user().id,
         session_id,
         request.form.get("angle"),
         data,
-        upload_dir=config("UPLOAD_DIR"),
         max_images=config("MAX_IMAGES_PER_SESSION"),
-        thresholds=QualityThresholds().with_overrides(config("QUALITY_THRESHOLDS")),
+        thresholds=quality_thresholds(current_app.config),
     )
     metrics.UPLOAD_BYTES.observe(len(data))
     current_app.extensions["job_runner"].precompute(stored.image.id)
@@ -94,5 +93,5 @@ def upload_image(session_id: str):
 @spec.validate(resp=Response(HTTP_200=Ok[Deleted], HTTP_404=ErrorBody, HTTP_409=ErrorBody), tags=TAGS)
 def delete_image(session_id: str, image_id: str):
     """Remove one photo."""
-    images.delete_image(current_user().id, session_id, image_id, config("UPLOAD_DIR"))
+    uploads.delete_image(current_user().id, session_id, image_id)
     return ok(Deleted())

@@ -8,21 +8,22 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from flask import Flask
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from .. import metrics, outage
 from ..constants import JobStatus
+from ..db import db
 from ..errors import ApiError
-from ..extensions import db
-from ..models import AnalysisLog
-from ..services import image_features
-from ..services.analysis import AnalysisSettings, analyze_session
-from ..services.embeddings import embedder
-from ..services.quality import QualityThresholds
-from . import queue
+from ..services import features
+from ..services.analysis import analyze_session
+from ..services.settings import analysis_settings
+from ..store import jobs as queue
+from ..vision.embeddings import embedder
+from ..web import metrics, outage
+from .retry import Cause, get_retry_decision
 
 log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, DBAPIError, OSError)
@@ -43,6 +44,16 @@ def lower_thread_priority(nice: int) -> None:
         log.warning("could not lower the analysis threads' priority")
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: the job's next status, its error, and the delay before a retry."""
+
+    status: JobStatus
+    error_code: str | None = None
+    message: str | None = None
+    delay_seconds: float = 0.0
+
+
 class JobRunner:
     """Bounded ThreadPoolExecutor fed from the job table; started after gunicorn forks."""
 
@@ -50,7 +61,7 @@ class JobRunner:
         self.app: Flask | None = None
         self.worker_id = ""
         self._executor: ThreadPoolExecutor | None = None
-        # One thread that computes just-uploaded photos' model output (services/image_features.py).
+        # One thread that computes just-uploaded photos' model output (services/features.py).
         self._features: ThreadPoolExecutor | None = None
         self._features_waiting = 0
         self._running: set[uuid.UUID] = set()
@@ -143,7 +154,7 @@ class JobRunner:
         try:
             with self.app.app_context():
                 started = time.perf_counter()
-                if image_features.precompute(image_id, self.app.config["UPLOAD_DIR"]):
+                if features.precompute(image_id):
                     metrics.PHOTO_FEATURES.observe(time.perf_counter() - started)
         except DATABASE_DOWN:
             pass  # the analysis computes what is missing; the dispatcher reports the outage
@@ -212,22 +223,16 @@ class JobRunner:
             self._wake.clear()
 
     def _recover(self, max_attempts: int) -> None:
+        """Jobs whose worker died (lease expired) go back to the queue, or fail after max_attempts."""
         with db.engine.begin() as connection:
-            recovered = queue.recover_expired(connection, max_attempts)
-        for row in recovered:
-            log.warning("job lease expired", extra={"job_id": str(row.id), "status": row.status})
-            if row.status == JobStatus.FAILED:
-                db.session.add(
-                    AnalysisLog(
-                        session_id=row.session_id,
-                        user_id=row.user_id,
-                        status=JobStatus.FAILED,
-                        attempt=row.attempts,
-                        processing_time=0.0,
-                        error="worker_lost: the analysis stopped responding",
-                    )
-                )
-        db.session.commit()
+            for lost in queue.expired(connection):
+                decision = get_retry_decision(lost.attempts, max_attempts, Cause.WORKER_LOST)
+                if decision.retry:
+                    queue.requeue_lost(connection, lost.id)
+                else:
+                    queue.fail_lost(connection, lost)
+                status = JobStatus.QUEUED if decision.retry else JobStatus.FAILED
+                log.warning("job lease expired", extra={"job_id": str(lost.id), "status": status})
 
     def _heartbeat_loop(self) -> None:
         config = self.app.config
@@ -256,40 +261,37 @@ class JobRunner:
         config = self.app.config
         started = time.perf_counter()
         clock = metrics.StageClock()
-        status, error_code, message = JobStatus.COMPLETED, None, None
+        outcome = Outcome(JobStatus.COMPLETED)
         try:
             with self.app.app_context():
-                settings = AnalysisSettings(
-                    upload_dir=config["UPLOAD_DIR"],
-                    thresholds=QualityThresholds().with_overrides(config["QUALITY_THRESHOLDS"]),
-                    regions=config["REGION_ANALYSIS"],
-                )
                 try:
-                    analyze_session(job.session_id, settings, self._progress(job.id, clock), commit=False)
+                    analyze_session(
+                        job.session_id, analysis_settings(config), self._progress(job.id, clock), commit=False
+                    )
                 except FileNotFoundError:
                     db.session.rollback()
-                    status, error_code = JobStatus.FAILED, "image_missing"
-                    message = "An image of this session could not be read from storage."
+                    outcome = Outcome(
+                        JobStatus.FAILED, "image_missing", "An image of this session could not be read from storage."
+                    )
                 except ApiError as exc:
                     db.session.rollback()
-                    status, error_code, message = JobStatus.FAILED, exc.code, exc.message
+                    outcome = Outcome(JobStatus.FAILED, exc.code, exc.message)
                 except TRANSIENT_ERRORS as exc:
                     db.session.rollback()
-                    retry = job.attempts < config["JOB_MAX_ATTEMPTS"]
-                    status = JobStatus.QUEUED if retry else JobStatus.FAILED
-                    error_code, message = (
-                        "transient_error",
-                        f"{type(exc).__name__} while analysing; "
-                        + ("it will be retried." if retry else "attempts exhausted."),
+                    decision = get_retry_decision(job.attempts, config["JOB_MAX_ATTEMPTS"], Cause.TRANSIENT_ERROR)
+                    message = f"{type(exc).__name__} while analysing; " + (
+                        "it will be retried." if decision.retry else "attempts exhausted."
                     )
+                    status = JobStatus.QUEUED if decision.retry else JobStatus.FAILED
+                    outcome = Outcome(status, Cause.TRANSIENT_ERROR.value, message, decision.delay_seconds)
                 except Exception as exc:
                     db.session.rollback()
                     log.exception("analysis failed", extra={"job_id": str(job.id)})
-                    status, error_code = JobStatus.FAILED, "analysis_error"
                     message = f"The analysis could not be completed ({type(exc).__name__})."
+                    outcome = Outcome(JobStatus.FAILED, "analysis_error", message)
                 clock.close()
                 try:
-                    self._record(job, status, error_code, message, time.perf_counter() - started)
+                    self._record(job, outcome, time.perf_counter() - started)
                 except DATABASE_DOWN as exc:
                     # Nothing was written: the lease expires and the job runs again once the database is back.
                     db.session.rollback()
@@ -302,24 +304,22 @@ class JobRunner:
                 self._finished_jobs += 1
                 self._finished.notify_all()
 
-    def _record(self, job: queue.Claimed, status: str, error_code, message, seconds: float) -> None:
-        """Final state, log row and result commit together, only if we still hold the lease."""
+    def _record(self, job: queue.Claimed, outcome: Outcome, seconds: float) -> None:
+        """Final state, log row and result commit together, only if we still hold the lease: one store call per
+        outcome."""
         metrics.STAGES.labels("total").observe(seconds)
-        if not queue.finish(job.id, self.worker_id, status, error_code, message):
+        status, error_code = outcome.status, outcome.error_code
+        if status == JobStatus.COMPLETED:
+            recorded = queue.complete(job, self.worker_id, seconds)
+        elif status == JobStatus.QUEUED:
+            recorded = queue.retry(job, self.worker_id, seconds, error_code, outcome.message, outcome.delay_seconds)
+        else:
+            recorded = queue.fail(job, self.worker_id, seconds, error_code, outcome.message)
+        if not recorded:
             metrics.ANALYSES.labels("lease_lost").inc()
             db.session.rollback()
             log.warning("job lease lost; result discarded", extra={"job_id": str(job.id)})
             return
-        db.session.add(
-            AnalysisLog(
-                session_id=job.session_id,
-                user_id=job.user_id,
-                status=status,
-                attempt=job.attempts,
-                processing_time=round(seconds, 4),
-                error=f"{error_code}: {message}" if error_code else None,
-            )
-        )
         db.session.commit()
         # A transient failure put back in the queue is a retry, not an outcome.
         metrics.ANALYSES.labels("retry" if status == JobStatus.QUEUED else status).inc()

@@ -4,11 +4,12 @@ from typing import Literal
 
 from pydantic import Field, computed_field
 
+from ..constants import LAYERS, TREND_BANDS, VARIATION_LEVELS
 from .common import Fraction, Model
 
-Layer = Literal["baseline", "previous", "rolling", "monthly", "lifetime"]
-VariationLevel = Literal["Stable", "Mild Variation", "Moderate Variation", "Higher Variation", "Strong Variation"]
-Trend = Literal["stable", "mild_variation", "significant_shift"]
+Layer = Literal[LAYERS]
+VariationLevel = Literal[VARIATION_LEVELS]
+Trend = Literal[tuple(label for _, label in reversed(TREND_BANDS))]
 ConfidenceLabel = Literal["High", "Moderate", "Low"]
 
 
@@ -26,7 +27,7 @@ class LayerComparison(Model):
 
 
 class ImageQuality(Model):
-    """Measures, flags and score of one image (services/quality.py measures them)."""
+    """Measures, flags and score of one image (vision/quality.py measures them)."""
 
     blur_variance: float
     blur_effect: float
@@ -44,6 +45,10 @@ class ImageQuality(Model):
     brightness_correction: float
     image_quality_score: Fraction
     hints: list[str]
+
+
+# The measured quality's field names, in order: the image row's columns and every reader derive from them.
+QUALITY_FIELDS = tuple(ImageQuality.model_fields)
 
 
 class ImageQualityReport(ImageQuality):

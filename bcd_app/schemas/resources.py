@@ -2,6 +2,9 @@
 
 from typing import Literal
 
+from pydantic import create_model
+
+from .analysis import ImageQuality
 from .common import Model
 
 
@@ -22,25 +25,13 @@ class TokenOut(Model):
     user: UserOut
 
 
-class StoredQuality(Model):
-    """An image's stored quality measures."""
-
-    blur_variance: float | None
-    brightness: float | None
-    contrast: float | None
-    clipped_dark: float | None
-    clipped_bright: float | None
-    noise_sigma: float | None
-    chroma_noise: float | None
-    blockiness: float | None
-    is_blurry: bool | None
-    is_too_dark: bool | None
-    is_too_bright: bool | None
-    low_confidence: bool | None
-    brightness_correction: float | None
-    image_quality_score: float | None
-    blur_effect: float | None
-    hints: list[str] | None
+# An image's stored quality: the measured fields, each null for an upload from before it was measured.
+StoredQuality = create_model(
+    "StoredQuality",
+    __base__=Model,
+    __doc__="An image's stored quality measures.",
+    **{name: (field.annotation | None, ...) for name, field in ImageQuality.model_fields.items()},
+)
 
 
 class ImageOut(Model):

@@ -8,16 +8,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
+from ..db import db
 from ..errors import Conflict, Invalid, TooManyAttempts, Unauthorized
-from ..extensions import db
-from ..models import AuthToken, User, utcnow
+from ..models import User, utcnow
 from ..schemas.requests import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from . import storage
+from ..store import accounts as store
+from ..store.files import storage, user_prefix
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 # zxcvbn's score (0-4) below which a password is refused: 0-1 are the common, breached and patterned ones
@@ -31,18 +30,6 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 # before the password is checked, so every worker and server sees the same count.
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_ATTEMPTS = {"account": 5, "address": 20}
-_ATTEMPT_SQL = text(
-    """
-    INSERT INTO login_throttle (key, attempts, window_started_at) VALUES (:key, 1, now())
-    ON CONFLICT (key) DO UPDATE SET
-        attempts = CASE WHEN login_throttle.window_started_at <= now() - make_interval(secs => :window)
-                        THEN 1 ELSE login_throttle.attempts + 1 END,
-        window_started_at = CASE WHEN login_throttle.window_started_at <= now() - make_interval(secs => :window)
-                                 THEN now() ELSE login_throttle.window_started_at END
-    RETURNING attempts, greatest(1, ceil(extract(epoch FROM
-        window_started_at + make_interval(secs => :window) - now())))::int AS retry_after
-    """
-)
 
 
 @dataclass(frozen=True)
@@ -88,27 +75,18 @@ def _hash_token(token: str) -> str:
 def _issue_token(user: User, ttl_hours: int) -> IssuedToken:
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(hours=ttl_hours)
-    db.session.add(AuthToken(user_id=user.id, token_hash=_hash_token(token), expires_at=expires_at))
+    store.add_token(user.id, _hash_token(token), expires_at)
     return IssuedToken(token=token, expires_at=expires_at, user=user)
 
 
 def register(email: str, password: str, ttl_hours: int) -> IssuedToken:
-    """Create an account and log it in; 409 when the email is taken.
-
-    ON CONFLICT DO NOTHING: a taken email is no error in PostgreSQL's log (which would quote it).
-    """
+    """Create an account and log it in; 409 when the email is taken."""
     address = normalise_email(email)
-    password_hash = generate_password_hash(check_password(password, address))
-    user_id = db.session.scalar(
-        insert(User)
-        .values(id=uuid.uuid4(), email=address, password_hash=password_hash, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=[User.email])
-        .returning(User.id)
-    )
-    if user_id is None:
+    user = store.insert_user(address, generate_password_hash(check_password(password, address)))
+    if user is None:
         db.session.rollback()
         raise Conflict("An account with this email already exists.", code="email_taken")
-    issued = _issue_token(db.session.get(User, user_id), ttl_hours)
+    issued = _issue_token(user, ttl_hours)
     db.session.commit()
     return issued
 
@@ -120,15 +98,10 @@ def _throttle_key(secret: str, kind: str, value: str) -> str:
 
 def _count_attempt(secret: str, email: str, address: str) -> None:
     """Count this login attempt against the account and the address; 429 past either one's limit."""
-    db.session.execute(
-        text("DELETE FROM login_throttle WHERE window_started_at <= now() - make_interval(secs => :window)"),
-        {"window": LOGIN_WINDOW.total_seconds()},
-    )
+    store.forget_old_attempts(LOGIN_WINDOW.total_seconds())
     refused = []
     for kind, value in (("account", email), ("address", address)):
-        row = db.session.execute(
-            _ATTEMPT_SQL, {"key": _throttle_key(secret, kind, value), "window": LOGIN_WINDOW.total_seconds()}
-        ).one()
+        row = store.count_attempt(_throttle_key(secret, kind, value), LOGIN_WINDOW.total_seconds())
         if row.attempts > LOGIN_ATTEMPTS[kind]:
             refused.append(row.retry_after)
     db.session.commit()
@@ -144,16 +117,14 @@ def login(email: str, password: str, ttl_hours: int, *, secret: str, address: st
     address_key = address or "unknown"
     email = email.strip().lower()
     _count_attempt(secret, email, address_key)
-    user = db.session.scalar(select(User).where(User.email == email))
+    user = store.user_by_email(email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
     if not check_password_hash(user.password_hash, password):
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
     # A good password clears the account's count (the address keeps its own).
-    db.session.execute(
-        text("DELETE FROM login_throttle WHERE key = :key"), {"key": _throttle_key(secret, "account", email)}
-    )
+    store.clear_attempts(_throttle_key(secret, "account", email))
     issued = _issue_token(user, ttl_hours)
     db.session.commit()
     return issued
@@ -161,14 +132,10 @@ def login(email: str, password: str, ttl_hours: int, *, secret: str, address: st
 
 def authenticate(token: str) -> User:
     """The user a live token belongs to, or Unauthorized."""
-    row = db.session.execute(
-        select(User, AuthToken)
-        .join(AuthToken, AuthToken.user_id == User.id)
-        .where(AuthToken.token_hash == _hash_token(token))
-    ).first()
-    if row is None:
+    found = store.token_owner(_hash_token(token))
+    if found is None:
         raise Unauthorized("The token is not valid.", code="invalid_token")
-    user, auth = row
+    user, auth = found
     if auth.revoked_at is not None:
         raise Unauthorized("The token has been revoked.", code="revoked_token")
     if auth.expires_at <= utcnow():
@@ -178,16 +145,12 @@ def authenticate(token: str) -> User:
 
 def logout(token: str) -> None:
     """Revoke one token."""
-    db.session.execute(
-        update(AuthToken)
-        .where(AuthToken.token_hash == _hash_token(token), AuthToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    store.revoke_token(_hash_token(token))
     db.session.commit()
 
 
-def delete_account(user_id: uuid.UUID, upload_dir: str) -> None:
+def delete_account(user_id: uuid.UUID) -> None:
     """Erase a user: every row (cascades carry sessions, images, vectors, jobs, logs, tokens) and every file."""
-    db.session.execute(db.delete(User).where(User.id == user_id))
+    store.delete_user(user_id)
     db.session.commit()
-    storage.delete_tree(upload_dir, str(user_id))
+    storage().delete_prefix(user_prefix(user_id))

@@ -5,31 +5,23 @@ import json
 import uuid
 import zipfile
 
-from sqlalchemy import select
-
-from ..extensions import db
-from ..models import CaptureSession, SessionAnalysis, User
-from . import storage
+from ..models import CaptureSession, User
+from ..store import images, results
+from ..store import sessions as session_rows
 
 
-def export_user(user: User, upload_dir: str) -> bytes:
+def export_user(user: User) -> bytes:
     """Everything stored about `user`, as ZIP bytes."""
-    sessions = db.session.scalars(
-        select(CaptureSession).where(CaptureSession.user_id == user.id).order_by(CaptureSession.created_at)
-    ).all()
-    results = {
-        row.session_id: row.result
-        for row in db.session.scalars(select(SessionAnalysis).where(SessionAnalysis.user_id == user.id))
-    }
+    stored = results.by_session(user.id)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         manifest = {"account": {"email": user.email, "created_at": user.created_at.isoformat()}, "sessions": []}
-        for session in sessions:
-            entry = _session_entry(session, results.get(session.id))
+        for session in session_rows.all_of(user.id):
+            entry = _session_entry(session, stored.get(session.id))
             for image in session.images:
                 name = f"images/{session.id}/{image.angle}-{image.id}.jpg"
                 try:
-                    archive.writestr(name, storage.read(upload_dir, image.storage_key))
+                    archive.writestr(name, images.original(image))
                 except FileNotFoundError:
                     name = None
                 entry["images"].append({"id": str(image.id), "angle": image.angle, "file": name})

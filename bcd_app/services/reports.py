@@ -3,38 +3,29 @@
 import uuid
 
 import numpy as np
-from sqlalchemy import select, text, update
 
-from ..constants import ACTIVE_JOB_STATES, JobStatus, SessionStatus
+from ..constants import ACTIVE_JOB_STATES, LAYERS, SUMMARY_LAYERS, JobStatus, SessionStatus
+from ..db import db
 from ..errors import Conflict
-from ..extensions import db
-from ..models import CaptureSession, SessionAnalysis
+from ..models import CaptureSession
 from ..schemas.analysis import AnalysisResult, AnalysisStatus, AngleDelta, JobError, LayerDelta, SessionComparison
-from . import comparison, interpretation
-from .analysis import stored_result
+from ..scoring import interpretation
+from ..scoring.numbers import rounded, weighted_mean
+from ..store import jobs, locks, results, vectors
+from ..store import sessions as session_rows
 from .sessions import get_owned_session
-from .submissions import job_for
 
-HISTORY_LAYERS = ("rolling", "monthly", "lifetime")
+# The layers compare-sessions reports as deltas: every one but the two a summary speaks of.
+HISTORY_LAYERS = tuple(layer for layer in LAYERS if layer not in SUMMARY_LAYERS)
 COMPARISON_METHOD = "per-angle cosine distance of EfficientNet-Lite0 embeddings, computed in PostgreSQL (pgvector)"
-# A first session is its own baseline: its change score, stored as null, is a distance of 0.
-_COMMON_ANGLES_SQL = text(
-    """
-    SELECT c.angle, coalesce(c.change_score, 0) AS current_score, coalesce(p.change_score, 0) AS previous_score,
-           least(c.angle_quality_score, p.angle_quality_score) AS weight
-    FROM angle_analysis c JOIN angle_analysis p ON p.angle = c.angle AND p.session_id = :previous_id
-    WHERE c.session_id = :current_id
-    ORDER BY c.angle
-    """
-)
 
 
 def analysis_status(user_id: uuid.UUID, session_id: object) -> AnalysisStatus:
     """processing / completed / failed / not_started, with progress, stage, attempts and error."""
     session = get_owned_session(user_id, session_id)
-    job = job_for(session.id)
+    job = jobs.job_for(session.id)
     if job is None:
-        analysed = db.session.scalar(select(SessionAnalysis.id).where(SessionAnalysis.session_id == session.id))
+        analysed = results.is_analysed(session.id)
         status = JobStatus.COMPLETED if analysed else "not_started"
         return AnalysisStatus(
             session_id=str(session.id),
@@ -60,7 +51,7 @@ def analysis_status(user_id: uuid.UUID, session_id: object) -> AnalysisStatus:
 def analysed_result(user_id: uuid.UUID, session_id: object) -> tuple[CaptureSession, AnalysisResult]:
     """The caller's session and its stored result; 409 when it has not been analysed."""
     session = get_owned_session(user_id, session_id)
-    result = stored_result(session.id)
+    result = results.stored(session.id)
     if result is None:
         raise Conflict("The session has not been analysed yet.", code="not_analysed")
     return session, result
@@ -73,24 +64,23 @@ def compare_sessions(user_id: uuid.UUID, current_id: object, previous_id: object
     model_version = current_result.model.version
     if previous_result.model.version != model_version:
         raise Conflict("The two sessions were analysed by different model versions.", code="model_mismatch")
-    rows = db.session.execute(_COMMON_ANGLES_SQL, {"current_id": current.id, "previous_id": previous.id}).all()
+    rows = results.common_angles(current.id, previous.id)
     if not rows:
         raise Conflict("The two sessions have no angle in common to compare.", code="no_common_angles")
-    distances = comparison.pair_distances(current.id, previous.id, model_version)
+    distances = vectors.pair_distances(current.id, previous.id, model_version)
     per_angle = [
         AngleDelta(
             angle_type=row.angle,
             current_score=round(row.current_score, 4),
             previous_score=round(row.previous_score, 4),
             delta=round(row.current_score - row.previous_score, 4),
-            embedding_distance=_round(distances.get(row.angle)),
+            embedding_distance=rounded(distances.get(row.angle)),
             variation_level=interpretation.variation_level(distances.get(row.angle)),
         )
         for row in rows
     ]
     # Each angle counts as much as its weaker photo set is good: a blurred angle moves the total less.
-    weights = [max(row.weight, 0.05) for row in rows]
-    overall_delta = round(float(np.average([a.delta for a in per_angle], weights=weights)), 4)
+    overall_delta = round(weighted_mean([a.delta for a in per_angle], [row.weight for row in rows]), 4)
     mean_distance = float(np.mean(list(distances.values()))) if distances else None
     return SessionComparison(
         current_session_id=str(current.id),
@@ -105,10 +95,6 @@ def compare_sessions(user_id: uuid.UUID, current_id: object, previous_id: object
         comparison_layers_used=current_result.comparison_layers_used,
         **{f"{layer}_baseline": _layer_delta(current_result, previous_result, layer) for layer in HISTORY_LAYERS},
     )
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
 
 
 def _layer_delta(current: AnalysisResult, previous: AnalysisResult, layer: str) -> LayerDelta:
@@ -130,15 +116,10 @@ def _layer_delta(current: AnalysisResult, previous: AnalysisResult, layer: str) 
 
 def set_baseline(user_id: uuid.UUID, session_id: object) -> CaptureSession:
     """Make one completed session of the caller their baseline; concurrent changes of one user run one at a time."""
-    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"baseline:{user_id}"})
+    locks.serialise("baseline", user_id)
     session = get_owned_session(user_id, session_id)
     if session.status != SessionStatus.COMPLETED:
         raise Conflict("Only a completed session can be the baseline.", code="session_not_completed")
-    db.session.execute(
-        update(CaptureSession)
-        .where(CaptureSession.user_id == user_id, CaptureSession.is_baseline.is_(True), CaptureSession.id != session.id)
-        .values(is_baseline=False)
-    )
-    session.is_baseline = True
+    session_rows.make_baseline(user_id, session)
     db.session.commit()
     return session

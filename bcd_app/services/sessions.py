@@ -3,13 +3,13 @@
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
 from ..constants import MIN_ANGLES, SessionStatus
+from ..db import db
 from ..errors import Invalid, NotFound
-from ..extensions import db
-from ..models import CaptureSession, Image, utcnow
-from . import aggregates, storage
+from ..models import CaptureSession, utcnow
+from ..store import aggregates
+from ..store import sessions as store
+from ..store.files import session_prefix, storage
 
 
 def parse_id(raw: object) -> uuid.UUID:
@@ -22,10 +22,7 @@ def parse_id(raw: object) -> uuid.UUID:
 
 def get_owned_session(user_id: uuid.UUID, session_id: object, *, for_update: bool = False) -> CaptureSession:
     """The caller's session, or NotFound: another user's session looks exactly like a missing one."""
-    query = select(CaptureSession).where(CaptureSession.id == parse_id(session_id), CaptureSession.user_id == user_id)
-    if for_update:
-        query = query.with_for_update()
-    session = db.session.scalar(query)
+    session = store.owned(user_id, parse_id(session_id), for_update=for_update)
     if session is None:
         raise NotFound("Session not found.")
     return session
@@ -33,7 +30,7 @@ def get_owned_session(user_id: uuid.UUID, session_id: object, *, for_update: boo
 
 def session_owner(session_id: object) -> uuid.UUID:
     """The user a session belongs to (for a signed link, which carries no bearer token), or NotFound."""
-    owner = db.session.scalar(select(CaptureSession.user_id).where(CaptureSession.id == parse_id(session_id)))
+    owner = store.owner(parse_id(session_id))
     if owner is None:
         raise NotFound("Not found.")
     return owner
@@ -41,8 +38,7 @@ def session_owner(session_id: object) -> uuid.UUID:
 
 def create_session(user_id: uuid.UUID, session_type: str, notes: str | None) -> CaptureSession:
     """Start a capture session (status in_progress); the API has validated the type and the notes."""
-    session = CaptureSession(user_id=user_id, session_type=session_type, status=SessionStatus.IN_PROGRESS, notes=notes)
-    db.session.add(session)
+    session = store.add(user_id, session_type, notes)
     db.session.commit()
     return session
 
@@ -59,15 +55,8 @@ class Page:
 
 def list_sessions(user_id: uuid.UUID, page: int, per_page: int) -> Page:
     """The caller's sessions, newest first."""
-    total = db.session.scalar(select(func.count()).where(CaptureSession.user_id == user_id)) or 0
-    items = db.session.scalars(
-        select(CaptureSession)
-        .where(CaptureSession.user_id == user_id)
-        .order_by(CaptureSession.created_at.desc(), CaptureSession.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(items=list(items), total=total, page=page, per_page=per_page)
+    items, total = store.page(user_id, page, per_page)
+    return Page(items=items, total=total, page=page, per_page=per_page)
 
 
 def angles_of(session: CaptureSession) -> set[str]:
@@ -94,28 +83,21 @@ def complete_session(user_id: uuid.UUID, session_id: object) -> CaptureSession:
     return session
 
 
-def delete_session(user_id: uuid.UUID, session_id: object, upload_dir: str) -> None:
+def delete_session(user_id: uuid.UUID, session_id: object) -> None:
     """Delete a session with its rows (images, analyses, vectors, jobs cascade) and its files."""
     session = get_owned_session(user_id, session_id, for_update=True)
-    prefix = f"{user_id}/{session.id}"
+    prefix = session_prefix(user_id, session.id)
     counted = aggregates.remove_session(user_id, session.id)
-    db.session.delete(session)
-    db.session.flush()
+    store.delete(session)
     aggregates.refresh_latest(counted)
     db.session.commit()
-    storage.delete_tree(upload_dir, prefix)
+    storage().delete_prefix(prefix)
 
 
 def session_info(user_id: uuid.UUID, session_id: object) -> dict:
     """The original frontend's session-info body."""
     session = get_owned_session(user_id, session_id)
-    ordered = list(
-        db.session.execute(
-            select(CaptureSession.id, CaptureSession.created_at)
-            .where(CaptureSession.user_id == user_id)
-            .order_by(CaptureSession.created_at, CaptureSession.id)
-        )
-    )
+    ordered = store.timeline(user_id)
     position = next(i for i, row in enumerate(ordered) if row.id == session.id)
     return {
         "session_id": str(session.id),
@@ -127,6 +109,6 @@ def session_info(user_id: uuid.UUID, session_id: object) -> dict:
     }
 
 
-def image_count(session_id: uuid.UUID) -> int:
-    """How many images a session holds."""
-    return db.session.scalar(select(func.count()).where(Image.session_id == session_id)) or 0
+def session_images(session: CaptureSession, angle: str | None = None) -> list:
+    """A session's images, optionally of one angle, oldest first."""
+    return [image for image in session.images if angle is None or image.angle == angle]

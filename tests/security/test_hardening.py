@@ -11,11 +11,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from bcd_app.extensions import db
+from bcd_app.db import db
 from tests import photo_data
 from tests.helpers import completed_session, create_session, data_of, upload, wait_until
-
-SCENES = {"front": "astronaut", "left": "coffee", "right": "chelsea"}
+from tests.photo_data import SCENES
 
 
 def _register(client, email: str, password: str = "correct-horse-9"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bcd_app.extensions import db
+from bcd_app.db import db
 from tests.helpers import completed_session, create_session, data_of, upload
 
 ID_PARAMS = {"session_id", "image_id", "current_id", "previous_id"}

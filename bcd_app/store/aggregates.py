@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import func, select
 
-from ..extensions import db
+from ..db import db
 from ..models import AngleAggregate, AngleEmbedding
 
 

@@ -6,9 +6,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .constants import JobStatus
-from .services import submissions
-from .services.embeddings import embedder
+from ..constants import JobStatus
+from ..services import submissions
+from ..store.jobs import stale_sessions
+from ..vision.embeddings import embedder
 
 bcd = AppGroup("bcd", help="BCD backend maintenance.")
 POLL_SECONDS = 2.0
@@ -27,7 +28,7 @@ def reembed(dry_run: bool, wait: bool, work: bool, timeout: float | None) -> Non
     """
     version = embedder.info().version
     if dry_run:
-        click.echo(f"{submissions.stale_sessions(version)} analysed sessions are not yet on model {version}.")
+        click.echo(f"{stale_sessions(version)} analysed sessions are not yet on model {version}.")
         return
     click.echo(f"queued {submissions.queue_reembed(version)} sessions for re-embedding with model {version}.")
     if not (wait or work):

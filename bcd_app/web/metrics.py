@@ -18,11 +18,13 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from spectree import Response as Responses
-from sqlalchemy import text
 
-from .constants import JobStatus
-from .errors import Forbidden
-from .extensions import db, spec
+from ..constants import JobStatus
+from ..db import db
+from ..errors import Forbidden
+from ..store import jobs as job_rows
+from ..vision.embeddings import embedder
+from .extensions import spec
 
 bp = Blueprint("metrics", __name__)
 
@@ -68,11 +70,9 @@ class TableCollector:
 
     def collect(self):
         """Yield the job gauge and the model info."""
-        from .services.embeddings import embedder
-
         jobs = GaugeMetricFamily("bcd_jobs", "Analysis jobs in the table, by status.", labels=["status"])
         with self.app.app_context():
-            counts = dict(db.session.execute(text("SELECT status, count(*) FROM analysis_jobs GROUP BY status")).all())
+            counts = job_rows.counts_by_status()
             db.session.remove()
         for status in JobStatus:
             jobs.add_metric([status.value], counts.get(status.value, 0))

@@ -1,18 +1,8 @@
 """Neutral words for distances: variation levels, trends, summaries and the interpretation card."""
 
+from ..constants import MONTHLY_DAYS, ROLLING_SESSIONS, STABLE, TREND_BANDS, VARIATION_BANDS
 from ..schemas.analysis import ConfidenceLabel, Interpretation, InterpretationFlags, Trend, VariationLevel
 
-# Lower bounds of each band of cosine distance; a boundary value belongs to the higher band.
-VARIATION_BANDS: tuple[tuple[float, VariationLevel], ...] = (
-    (0.70, "Strong Variation"),
-    (0.45, "Higher Variation"),
-    (0.25, "Moderate Variation"),
-    (0.10, "Mild Variation"),
-    (0.0, "Stable"),
-)
-# |delta| of a score between two sessions: below the first bound stable, below the second a mild
-# variation, beyond it a significant shift (the Mild and Moderate bands' lower bounds).
-TREND_BANDS: tuple[tuple[float, Trend], ...] = ((0.25, "significant_shift"), (0.10, "mild_variation"), (0.0, "stable"))
 # analysis_confidence_score at or above which the label is High, and Moderate.
 CONFIDENCE_HIGH = 0.7
 CONFIDENCE_MODERATE = 0.45
@@ -21,8 +11,8 @@ ESTABLISHED_HISTORY = 3
 LAYER_WORDS = {
     "baseline": "your baseline session",
     "previous": "your previous session",
-    "rolling": "your last 5 sessions",
-    "monthly": "your sessions of the last 30 days",
+    "rolling": f"your last {ROLLING_SESSIONS} sessions",
+    "monthly": f"your sessions of the last {MONTHLY_DAYS} days",
     "lifetime": "all your earlier sessions",
 }
 WHAT_IS_MEASURED = (
@@ -86,7 +76,7 @@ def interpret(
     label = confidence_label(confidence)
     if layer is None or level is None:
         summary = f"Your baseline is recorded: these {angle_count} views are the reference for your later sessions."
-    elif level == "Stable":
+    elif level == STABLE:
         summary = f"Today's photos look stable compared with {LAYER_WORDS[layer]}."
     else:
         summary = f"Today's photos show {level.lower()} compared with {LAYER_WORDS[layer]}."

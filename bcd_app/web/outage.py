@@ -7,8 +7,8 @@ import time
 
 from flask import Flask
 
+from ..db import db
 from . import embedded_db
-from .extensions import db
 
 log = logging.getLogger(__name__)
 # At most one attempt to restart the embedded server per process in this many seconds.

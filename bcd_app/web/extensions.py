@@ -1,4 +1,4 @@
-"""Extensions created once without an app and bound in the factory."""
+"""The web-only extensions (CORS, burst limits, the OpenAPI description), created once and bound in the factory."""
 
 import re
 
@@ -6,25 +6,13 @@ from flask import current_app
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecuritySchemeData
-from sqlalchemy import MetaData
 
-from .errors import Invalid, UnsupportedMediaType, field_errors, report_invalid_response
+from ..constants import ANALYSIS_VERSION
+from ..errors import Invalid, UnsupportedMediaType
+from .errors import field_errors, report_invalid_response
 
-# Stable constraint names, so migrations and models agree on them.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
-migrate = Migrate()
 cors = CORS()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
@@ -56,7 +44,7 @@ spec = SpecTree(
     title="BCD backend",
     description="Measures visual variation between a person's own capture sessions, and how far to trust it. "
     "It is not a diagnostic tool.",
-    version="3.0",
+    version=ANALYSIS_VERSION,
     mode="strict",
     page_templates={},
     naming_strategy=_component_name,

@@ -6,8 +6,10 @@ from flask import Blueprint, Flask, current_app, jsonify
 from spectree import Response
 from sqlalchemy import text
 
-from .extensions import db, spec
-from .schemas.resources import Health, Readiness
+from ..db import db
+from ..schemas.resources import Health, Readiness
+from ..vision.embeddings import embedder
+from .extensions import spec
 
 bp = Blueprint("health", __name__)
 TAGS = ("operations",)
@@ -38,8 +40,6 @@ def _migrations_at_head() -> bool:
 @spec.validate(resp=Response(HTTP_200=Readiness, HTTP_503=Readiness), tags=TAGS, security={})
 def ready():
     """Readiness: database, vector extension, migrations at head, model loaded, job pool alive."""
-    from .services.embeddings import embedder
-
     checks = {"database": False, "vector_extension": False, "migrations_at_head": False}
     try:
         db.session.execute(text("SELECT 1"))
@@ -52,13 +52,13 @@ def ready():
         db.session.rollback()
     runner = current_app.extensions["job_runner"]
     checks["job_pool"] = runner.alive or not current_app.config["JOBS_AUTOSTART"]
-    checks["model_loadable"] = _model_ready(embedder)
+    checks["model_loadable"] = _model_ready()
     failing = next((name for name, passed in checks.items() if not passed), None)
     body = Readiness(status="not_ready" if failing else "ready", checks=checks, reason=failing)
     return body, 503 if failing else 200
 
 
-def _model_ready(embedder) -> bool:
+def _model_ready() -> bool:
     try:
         return embedder.info().dim > 0
     except Exception:  # noqa: BLE001 - a model that fails to load is simply not ready

@@ -1,17 +1,17 @@
-"""Comparison layers computed in PostgreSQL with pgvector's cosine distance (<=>), exact and per user."""
+"""A session's angle and session vectors, and the comparison layers computed from them in PostgreSQL with
+pgvector's cosine distance (<=>), exact and per user."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import delete, text
 
-from ..extensions import db
-
-LAYERS = ("baseline", "previous", "rolling", "monthly", "lifetime")
-ROLLING_SESSIONS = 5
-MONTHLY_DAYS = 30
+from ..constants import LAYERS, MONTHLY_DAYS, ROLLING_SESSIONS
+from ..db import db
+from ..models import AngleEmbedding, SessionEmbedding
+from ..vision.embeddings import ModelInfo
 
 # Each layer reads a bounded part of the user's history through ix_angle_embeddings_user_angle_time: the
 # baseline's row, the newest earlier row, the newest ROLLING_SESSIONS earlier rows, the rows of the last
@@ -103,12 +103,6 @@ def layer_distances(
     return found
 
 
-def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """1 - cos(a, b) in float64, as pgvector's <=> computes it."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(1.0 - a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
 def pair_distances(current_id: uuid.UUID, other_id: uuid.UUID, model_version: str) -> dict[str, float]:
     """angle -> cosine distance between two sessions' angle vectors (angles both have)."""
     rows = db.session.execute(
@@ -125,3 +119,32 @@ def session_distance(session_id: uuid.UUID, other_id: uuid.UUID | None, model_ve
         _SESSION_SQL, {"session_id": session_id, "other_id": other_id, "model_version": model_version}
     )
     return None if distance is None else float(distance)
+
+
+def replace(
+    session: SessionRef,
+    angles: dict[str, np.ndarray],
+    session_vector: np.ndarray,
+    kept: dict[str, tuple[bytes | None, bytes]],
+    model: ModelInfo,
+) -> None:
+    """Replace a session's angle and session vectors of this model version (angle -> what its region comparison
+    keeps: cell vectors and small copy). The caller keeps the running sums in step, in the same transaction."""
+    for table in (AngleEmbedding, SessionEmbedding):
+        db.session.execute(delete(table).where(table.session_id == session.id, table.model_version == model.version))
+    meta = {"model_name": model.name, "model_version": model.version, "dim": model.dim}
+    db.session.add_all(
+        AngleEmbedding(
+            session_id=session.id,
+            user_id=session.user_id,
+            angle=angle,
+            embedding=vector,
+            cells=kept[angle][0],
+            region_copy=kept[angle][1],
+            session_created_at=session.created_at,
+            **meta,
+        )
+        for angle, vector in angles.items()
+    )
+    db.session.add(SessionEmbedding(session_id=session.id, user_id=session.user_id, embedding=session_vector, **meta))
+    db.session.flush()

@@ -1,15 +1,11 @@
 """The region map: today's photo of an angle, aligned to the baseline, beside the baseline's, with the cells
 shaded by how far they are above the user's noise floor, and a legend."""
 
-import uuid
-
 import cv2
 import numpy as np
 
-from ..errors import NotFound
-from . import images, registration
-from .analysis import stored_result
-from .sessions import get_owned_session
+from ..schemas.analysis import RegionReport
+from . import registration
 
 # Each photo panel is scaled to this height (px); the legend strip is below them, the gap between them.
 PANEL_HEIGHT = 384
@@ -23,22 +19,12 @@ GRID_COLOUR = (255, 255, 255)
 LEGEND = ("Left: today, aligned to your baseline. Right: your baseline.", "Shaded: areas above your usual variation.")
 
 
-def _best_photo(session_id: uuid.UUID, angle: str, upload_dir: str) -> np.ndarray:
-    image = images.best_image(session_id, angle)
-    try:
-        if image is not None:
-            return images.working_pixels(upload_dir, image)
-    except FileNotFoundError:
-        pass
-    raise NotFound("No region map for this view.")
-
-
 def _panel(pixels: np.ndarray) -> np.ndarray:
     scale = PANEL_HEIGHT / pixels.shape[0]
     return cv2.resize(pixels, (max(1, round(pixels.shape[1] * scale)), PANEL_HEIGHT), interpolation=cv2.INTER_AREA)
 
 
-def _shade(panel: np.ndarray, regions: list) -> np.ndarray:
+def _shade(panel: np.ndarray, regions: list[RegionReport]) -> np.ndarray:
     height, width = panel.shape[:2]
     shaded = panel.astype(np.float32)
     for region in regions:
@@ -51,20 +37,11 @@ def _shade(panel: np.ndarray, regions: list) -> np.ndarray:
     return shaded.astype(np.uint8)
 
 
-def render(user_id: uuid.UUID, session_id: object, angle: str, upload_dir: str) -> bytes:
-    """The PNG for one angle of the caller's analysed session; NotFound when it has no region comparison."""
-    session = get_owned_session(user_id, session_id)
-    result = stored_result(session.id)
-    found = (
-        None if result is None else next((a for a in result.session_analysis.per_angle if a.angle_type == angle), None)
-    )
-    if found is None or not found.regions or result.baseline_used is None:
-        raise NotFound("No region map for this view.")
-    reference = _best_photo(uuid.UUID(result.baseline_used.session_id), angle, upload_dir)
-    today = _best_photo(session.id, angle, upload_dir)
+def region_map_png(today: np.ndarray, reference: np.ndarray, regions: list[RegionReport]) -> bytes:
+    """The PNG for one angle: today's working photo aligned onto the baseline's, its cells shaded."""
     alignment = registration.align(today, reference)
     aligned, _ = registration.warp_to(today, alignment, reference.shape[:2])
-    left, right = _shade(_panel(aligned), found.regions), _shade(_panel(reference), [])
+    left, right = _shade(_panel(aligned), regions), _shade(_panel(reference), [])
     canvas = np.full((PANEL_HEIGHT + LEGEND_HEIGHT, left.shape[1] + GAP + right.shape[1], 3), 255, np.uint8)
     canvas[:PANEL_HEIGHT, : left.shape[1]] = left
     canvas[:PANEL_HEIGHT, left.shape[1] + GAP :] = right

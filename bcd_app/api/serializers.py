@@ -1,9 +1,9 @@
 """Database rows to the API's models, in one place so every route answers alike."""
 
-from .models import CaptureSession, Image, User
-from .schemas.resources import ImageOut, SessionOut, StoredQuality, TokenOut, UserOut
-from .services.accounts import IssuedToken
-from .services.images import QUALITY_COLUMNS
+from ..models import CaptureSession, Photo, User
+from ..schemas.analysis import QUALITY_FIELDS
+from ..schemas.resources import ImageOut, SessionOut, StoredQuality, TokenOut, UserOut
+from ..services.accounts import IssuedToken
 
 
 def user_out(user: User) -> UserOut:
@@ -16,7 +16,7 @@ def token_out(issued: IssuedToken) -> TokenOut:
     return TokenOut(token=issued.token, expires_at=issued.expires_at.isoformat(), user=user_out(issued.user))
 
 
-def image_fields(image: Image) -> dict:
+def image_fields(image: Photo) -> dict:
     """An image's fields, for ImageOut and the models extending it."""
     return {
         "id": str(image.id),
@@ -26,7 +26,7 @@ def image_fields(image: Image) -> dict:
         "height": image.height,
         "format": image.format,
         "created_at": image.created_at.isoformat(),
-        "quality": StoredQuality(**{name: getattr(image, name) for name in QUALITY_COLUMNS}),
+        "quality": StoredQuality(**{name: getattr(image, name) for name in QUALITY_FIELDS}),
     }
 
 

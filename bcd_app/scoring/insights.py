@@ -1,0 +1,34 @@
+"""Neutral sentences for the places of a view that differ more than the user's own variation there."""
+
+from ..schemas.analysis import AngleResult
+
+# The wording the client shows ("the upper left area") maps onto the 3 x 3 cells one to one.
+ROW_WORDS = ("upper", "middle", "lower")
+COLUMN_WORDS = ("left", "center", "right")
+# At most this many places are worded per angle, the furthest above the floor first.
+INSIGHTS_PER_ANGLE = 2
+
+
+def place_words(row: int, col: int) -> str:
+    """'upper left area', 'central area', ... for a cell."""
+    if (row, col) == (1, 1):
+        return "central area"
+    words = [ROW_WORDS[row], COLUMN_WORDS[col]]
+    return " ".join(w for w in words if w not in ("middle", "center")) + " area"
+
+
+def insights(per_angle: list[AngleResult]) -> list[str]:
+    """One neutral sentence per place above the user's noise floor, in registered views; none when nothing is."""
+    sentences = []
+    for angle in per_angle:
+        if angle.alignment is None or not angle.alignment.ok:
+            continue
+        above = sorted(
+            (r for r in angle.regions if r.exceeds_noise_floor), key=lambda r: r.change / r.noise_floor, reverse=True
+        )
+        for region in above[:INSIGHTS_PER_ANGLE]:
+            sentences.append(
+                f"The {place_words(region.row, region.col)} of the {angle.angle_type} view differs more "
+                "than the rest of that view since your baseline."
+            )
+    return sentences

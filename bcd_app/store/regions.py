@@ -1,0 +1,55 @@
+"""Region rows: the baseline's kept cells and small copies, each cell's recorded changes (what the noise floor
+learns from)."""
+
+import uuid
+
+from sqlalchemy import delete, text
+
+from ..db import db
+from ..models import RegionChange
+
+BASELINE, WITHIN = "baseline", "within"
+_REFERENCES_SQL = text(
+    """
+    SELECT e.angle, e.cells, e.region_copy
+    FROM angle_embeddings e
+    WHERE e.session_id = :baseline_id AND e.model_version = :model_version AND e.angle = ANY(:angles)
+    """
+)
+# A cell's quiet samples: within-session spreads, and comparisons that stayed under the floor.
+_SAMPLES_SQL = text(
+    """
+    SELECT angle, row, col, change FROM (
+        SELECT angle, row, col, change,
+               row_number() OVER (PARTITION BY angle, row, col ORDER BY created_at DESC, id DESC) AS recency
+        FROM region_changes
+        WHERE user_id = :user_id AND session_id <> :session_id AND angle = ANY(:angles)
+          AND (reference = :within OR NOT exceeds)
+    ) recent WHERE recency <= :keep
+    """
+)
+
+
+def references(baseline_id: uuid.UUID, model_version: str, angles: list[str]) -> list[tuple]:
+    """(angle, cell vectors bytes or None, small copy bytes or None) of the baseline's kept angles."""
+    rows = db.session.execute(
+        _REFERENCES_SQL, {"baseline_id": baseline_id, "model_version": model_version, "angles": angles}
+    )
+    return [tuple(row) for row in rows]
+
+
+def quiet_samples(user_id: uuid.UUID, session_id: uuid.UUID, angles: list[str], keep: int) -> dict:
+    """(angle, row, col) -> the newest `keep` quiet changes of that cell in the user's other sessions."""
+    samples: dict[tuple, list[float]] = {}
+    rows = db.session.execute(
+        _SAMPLES_SQL, {"user_id": user_id, "session_id": session_id, "angles": angles, "within": WITHIN, "keep": keep}
+    )
+    for angle, row, col, change in rows:
+        samples.setdefault((angle, row, col), []).append(change)
+    return samples
+
+
+def replace(session_id: uuid.UUID, rows: list[RegionChange]) -> None:
+    """Replace a session's recorded cell changes."""
+    db.session.execute(delete(RegionChange).where(RegionChange.session_id == session_id))
+    db.session.add_all(rows)

@@ -1,0 +1,1 @@
+"""Pixels and the model, pure: decoding, quality, registration, regions, embeddings, drawing."""

@@ -1,0 +1,52 @@
+"""What an upload becomes before it is stored: the photo at working size, its quality, the bytes to keep
+(without metadata) and the working copy; and the small thumbnail a preview may ask for."""
+
+from dataclasses import dataclass, replace
+
+from . import metadata, preprocessing, quality
+
+# PNG and WebP uploads are kept as a JPEG of at most this size (longer side, px); JPEGs are kept as sent,
+# less their metadata.
+STORED_MAX_SIDE = 2048
+THUMBNAIL_SIZE = 256
+
+
+@dataclass(frozen=True)
+class DecodedUpload:
+    """What an upload gives before it is stored: the photo at working size, its quality, the bytes to keep and
+    the working copy (.npy)."""
+
+    loaded: preprocessing.LoadedImage
+    quality: quality.ImageQuality
+    kept: bytes
+    working: bytes
+
+
+def decode_upload(data: bytes, thresholds: quality.QualityThresholds = quality.DEFAULT_THRESHOLDS) -> DecodedUpload:
+    """Decode, measure and prepare an upload (ImageRejected when it is not a photo we read)."""
+    loaded, kept = _decode_for_storage(data)
+    measured, _ = quality.measure(loaded, thresholds)
+    working = preprocessing.encode_working(preprocessing.fit_long_side(loaded.pixels))
+    return DecodedUpload(loaded, measured, kept, working)
+
+
+def _decode_for_storage(data: bytes) -> tuple[preprocessing.LoadedImage, bytes]:
+    """The upload at working size (what quality and the analysis read) and the bytes to keep.
+
+    A JPEG is decoded at reduced DCT scale only, and kept as sent less its metadata (lossless: no second
+    encoding, no full-size decode). PNG and WebP, rare from phones, are kept as a JPEG of at most
+    STORED_MAX_SIDE px, from one decode.
+    """
+    if data[:2] == metadata.SOI:
+        loaded = preprocessing.load_image(data)
+        if loaded.format == "JPEG":
+            return loaded, metadata.strip_jpeg(data, loaded.orientation)
+    large = preprocessing.load_image(data, max_side=STORED_MAX_SIDE)
+    kept = preprocessing.encode_for_storage(preprocessing.fit_long_side(large.pixels, STORED_MAX_SIDE))
+    return replace(large, pixels=preprocessing.fit_long_side(large.pixels)), kept
+
+
+def thumbnail(stored: bytes) -> bytes:
+    """A small JPEG of a stored photo."""
+    pixels = preprocessing.load_image(stored, max_side=THUMBNAIL_SIZE).pixels
+    return preprocessing.encode_for_storage(preprocessing.fit_long_side(pixels, THUMBNAIL_SIZE), quality=80)

@@ -1,0 +1,1 @@
+"""The running process: extensions, error handlers, outages, the embedded database, probes, metrics, docs, logs, CLI."""
