@@ -126,7 +126,7 @@ def _baseline_used(baseline_id: uuid.UUID | None, session_id: uuid.UUID) -> Base
 
 
 def _completed_session(session_id: uuid.UUID) -> CaptureSession:
-    session = session_rows.get(session_id)
+    session = session_rows.hold(session_id)
     if session is None:
         raise NotFound("Session not found.")
     if session.status != SessionStatus.COMPLETED:

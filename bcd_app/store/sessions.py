@@ -6,7 +6,7 @@ from sqlalchemy import Row, func, select, update
 
 from ..constants import SessionStatus
 from ..db import db
-from ..models import CaptureSession, Photo, SessionEmbedding
+from ..models import CaptureSession, Photo, SessionEmbedding, User
 
 
 def owned(user_id: uuid.UUID, session_id: uuid.UUID, *, for_update: bool = False) -> CaptureSession | None:
@@ -20,6 +20,19 @@ def owned(user_id: uuid.UUID, session_id: uuid.UUID, *, for_update: bool = False
 def get(session_id: uuid.UUID) -> CaptureSession | None:
     """A session by id, whoever owns it."""
     return db.session.get(CaptureSession, session_id)
+
+
+def hold(session_id: uuid.UUID) -> CaptureSession | None:
+    """A session, its row and its owner's row held against deletion until the transaction ends (FOR KEY SHARE,
+    the owner first). Held before the analysis writes anything: a deletion of the session or the account then
+    waits for it, instead of each waiting on a lock the other holds (rows that reference both are written)."""
+    user_id = db.session.scalar(select(CaptureSession.user_id).where(CaptureSession.id == session_id))
+    if user_id is None:
+        return None
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    return db.session.scalar(
+        select(CaptureSession).where(CaptureSession.id == session_id).with_for_update(key_share=True)
+    )
 
 
 def owner(session_id: uuid.UUID) -> uuid.UUID | None:

@@ -149,6 +149,19 @@ def test_waiting_on_a_session_deleted_meanwhile_is_404(app, client, auth, jpeg):
     assert answers["wait"].status_code in (200, 404), answers["wait"].get_json()
 
 
+@pytest.mark.slow
+def test_erasing_an_account_while_its_session_is_analysed_is_200(app, client, auth, jpeg):
+    headers = auth.register()
+    sid = completed_session(client, headers, {a: jpeg(n) for a, n in SCENES.items()})
+    assert client.post(f"/api/analyze-session/{sid}?async_process=true", headers=headers).status_code == 202
+    wait_until(
+        lambda: client.get(f"/api/analyze-status/{sid}", headers=headers).get_json()["data"]["stage"] != "queued"
+    )
+    assert client.delete("/api/account", headers=headers).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(text("SELECT count(*) FROM sessions")) == 0
+
+
 def test_erasure_racing_its_own_requests_never_answers_500(app, client, auth, jpeg):
     headers = auth.register("racer@example.com")
     sid = create_session(client, headers)
