@@ -30,6 +30,8 @@ TRANSIENT_ERRORS = (OperationalError, DBAPIError, OSError)
 # The database cannot be reached: the job table waits for it, nothing is lost (leases expire, jobs re-run).
 DATABASE_DOWN = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
 OUTAGE_MAX_PAUSE_SECONDS = 30.0
+# How long shutdown waits for the dispatcher and heartbeat to stop (a connect attempt times out in 5 s).
+THREAD_STOP_SECONDS = 6.0
 
 
 def lower_thread_priority(nice: int) -> None:
@@ -185,6 +187,11 @@ class JobRunner:
                 queue.release(connection, leftover, self.worker_id)
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._features.shutdown(wait=False, cancel_futures=True)
+        # The dispatcher and heartbeat are daemon threads: one still inside a database call while the interpreter
+        # exits races its exit handlers ("dictionary changed size during iteration" in weakref's). They see the
+        # stop at their next look.
+        for thread in self._threads:
+            thread.join(THREAD_STOP_SECONDS)
         self._threads = []
         log.info("job pool stopped", extra={"worker": self.worker_id, "released": len(leftover)})
 
