@@ -186,7 +186,9 @@ class JobRunner:
             with self.app.app_context(), db.engine.begin() as connection:
                 queue.release(connection, leftover, self.worker_id)
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self._features.shutdown(wait=False, cancel_futures=True)
+        # A photo's model output being computed is let finish (well under a second): its transaction would
+        # otherwise outlive the pool, holding locks the next user of the tables waits on.
+        self._features.shutdown(wait=True, cancel_futures=True)
         # The dispatcher and heartbeat are daemon threads: one still inside a database call while the interpreter
         # exits races its exit handlers ("dictionary changed size during iteration" in weakref's). They see the
         # stop at their next look.
