@@ -158,3 +158,108 @@ def paste(pixels: np.ndarray, box: tuple[int, int, int, int], donor: np.ndarray)
     changed = pixels.copy()
     changed[y0:y1, x0:x1] = cv2.resize(donor, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
     return changed
+
+
+# How people re-take a photo at home (issue 19's capture model): each factor's range, drawn uniformly.
+HOME_ROTATION_DEG = 5.0
+HOME_SCALE = 0.06
+HOME_FRAMING = 0.05
+HOME_WHITE_BALANCE = 0.08
+HOME_EXPOSURE = 0.20
+HOME_SIDE_LIGHT = (0.05, 0.15)
+HOME_RESOLUTION = (0.75, 1.0)
+HOME_JPEG_QUALITY = (75, 95)
+HOME_FACTORS = ("rotation", "distance", "framing", "white_balance", "exposure", "side_light", "device")
+
+
+def _linear(pixels: np.ndarray) -> np.ndarray:
+    return (pixels.astype(np.float32) / 255.0) ** 2.2
+
+
+def _srgb(linear: np.ndarray) -> np.ndarray:
+    return (np.clip(linear, 0, 1) ** (1 / 2.2) * 255).round().astype(np.uint8)
+
+
+def home_recapture(pixels: np.ndarray, rng: np.random.Generator, factors: tuple[str, ...] = HOME_FACTORS) -> np.ndarray:
+    """The same scene re-taken at home with the named factors varied: the phone turned (rotation), held nearer or
+    farther (distance), the framing moved, another lamp (white balance per channel, exposure, light falling from
+    one side), another phone or setting (resolution and JPEG quality). Sensor noise is always there."""
+    height, width = pixels.shape[:2]
+    out = pixels
+    angle = rng.uniform(-HOME_ROTATION_DEG, HOME_ROTATION_DEG) if "rotation" in factors else 0.0
+    scale = 1.0 + (rng.uniform(-HOME_SCALE, HOME_SCALE) if "distance" in factors else 0.0)
+    shift = rng.uniform(-HOME_FRAMING, HOME_FRAMING, 2) if "framing" in factors else np.zeros(2)
+    if angle or scale != 1.0 or shift.any():
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
+        matrix[:, 2] += shift * (width, height)
+        out = cv2.warpAffine(out, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    light = _linear(out)
+    if "white_balance" in factors:
+        light = light * rng.uniform(1 - HOME_WHITE_BALANCE, 1 + HOME_WHITE_BALANCE, 3).astype(np.float32)
+    if "exposure" in factors:
+        light = light * np.float32(rng.uniform(1 - HOME_EXPOSURE, 1 + HOME_EXPOSURE))
+    if "side_light" in factors:
+        strength, direction = rng.uniform(*HOME_SIDE_LIGHT), rng.uniform(0, 2 * np.pi)
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        along = ((xs / width - 0.5) * np.cos(direction) + (ys / height - 0.5) * np.sin(direction)) / 0.5
+        light = light * (1.0 + 0.5 * strength * np.clip(along, -1, 1))[:, :, None]
+    noisy = _srgb(light).astype(np.float32) + rng.normal(0, rng.uniform(1.0, 3.0), out.shape)
+    out = np.clip(noisy, 0, 255).astype(np.uint8)
+    if "device" in factors:
+        factor = rng.uniform(*HOME_RESOLUTION)
+        small = cv2.resize(out, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+        quality = int(rng.integers(HOME_JPEG_QUALITY[0], HOME_JPEG_QUALITY[1] + 1))
+        out = np.asarray(Image.open(io.BytesIO(encode(small, quality=quality))).convert("RGB"))
+    return out
+
+
+def _soft_mask(shape: tuple[int, ...], box: tuple[int, int, int, int], edge: float = 0.12) -> np.ndarray:
+    """An ellipse filling `box`, its edge blurred like skin's: 1 inside, fading to 0."""
+    height, width = shape[:2]
+    x0, y0, x1, y1 = box
+    mask = np.zeros((height, width), np.float32)
+    cv2.ellipse(mask, (((x0 + x1) / 2, (y0 + y1) / 2), (float(x1 - x0), float(y1 - y0)), 0.0), 1.0, -1)
+    return cv2.GaussianBlur(mask, (0, 0), max(1.0, edge * min(x1 - x0, y1 - y0)))
+
+
+def dark_spot(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A new small dark spot (a mole's brown), soft at its edge."""
+    mask = _soft_mask(pixels.shape, box, edge=0.2)[:, :, None]
+    values = pixels.astype(np.float32)
+    target = values * np.array([0.45, 0.35, 0.3], np.float32)
+    return np.clip(values * (1 - mask) + target * mask, 0, 255).astype(np.uint8)
+
+
+def redness(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A soft local reddening of the skin."""
+    return soft_change(pixels, box, "reddening")
+
+
+def texture_change(pixels: np.ndarray, box: tuple[int, int, int, int], rng: np.random.Generator) -> np.ndarray:
+    """Fine bumps and pits over `box` with no colour shift: the lightness modulated by zero-mean band-pass noise
+    (features of about 1% of the photo's width), colour ratios kept."""
+    height, width = pixels.shape[:2]
+    grain = max(1.5, 0.006 * width)
+    field = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0), grain)
+    field /= float(field.std()) + 1e-6
+    mask = _soft_mask(pixels.shape, box)
+    gain = 1.0 + 0.2 * np.clip(field, -2.5, 2.5) * mask
+    return np.clip(pixels.astype(np.float32) * gain[:, :, None], 0, 255).astype(np.uint8)
+
+
+def shape_change(pixels: np.ndarray, box: tuple[int, int, int, int], inward: bool = True) -> np.ndarray:
+    """A local change of shape over `box`: the surface pulled inward (dimpling, retraction: the skin drawn toward
+    a centre, with the shading of a hollow) or pushed outward (a swelling), smooth at its edge."""
+    height, width = pixels.shape[:2]
+    x0, y0, x1, y1 = box
+    cx, cy, radius = (x0 + x1) / 2, (y0 + y1) / 2, max(4.0, min(x1 - x0, y1 - y0) / 2)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    dx, dy = xs - cx, ys - cy
+    weight = np.exp(-(dx**2 + dy**2) / (2 * (0.6 * radius) ** 2))
+    # Sampling farther out pulls the skin toward the centre (inward); nearer pushes it out.
+    pull = (0.35 if inward else -0.35) * weight
+    map_x, map_y = xs + dx * pull, ys + dy * pull
+    moved = cv2.remap(pixels, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    # Light from above: a hollow is darker on its upper side, brighter below (a swelling the other way).
+    shading = 1.0 + (0.10 if inward else -0.10) * (dy / radius) * weight
+    return np.clip(moved.astype(np.float32) * shading[:, :, None], 0, 255).astype(np.uint8)

@@ -12,6 +12,7 @@ from .common import config
 
 PREVIEW_SALT = "image-preview"
 REGION_MAP_SALT = "region-map"
+CAPTURE_GUIDE_SALT = "capture-guide"
 
 
 def sign(salt: str, payload: dict) -> str:
@@ -51,6 +52,12 @@ def open_preview(token: str) -> tuple[object, str]:
     """The image id and variant a preview token names."""
     payload = open_link(PREVIEW_SALT, token)
     return payload.get("i"), payload.get("v", "full")
+
+
+def capture_guide_url(user_id: uuid.UUID, angle: str) -> str:
+    """A signed URL of a user's capture guide of one angle."""
+    token = sign(CAPTURE_GUIDE_SALT, {"u": str(user_id), "a": angle})
+    return absolute_url("api.media.capture_guide_file", token=token)
 
 
 def with_region_map_urls(result: AnalysisResult) -> AnalysisResult:

@@ -3,13 +3,13 @@
 from flask import Blueprint, Response
 from spectree import Response as Responses
 
-from ..schemas.common import ErrorBody
-from ..schemas.resources import BareSuccess, Preview, Previews, SessionInfo, Thumbnails
-from ..services import previews, region_maps, sessions
+from ..schemas.common import ErrorBody, Ok
+from ..schemas.resources import BareSuccess, CaptureGuide, Preview, Previews, SessionInfo, Thumbnails
+from ..services import capture, previews, region_maps, sessions
 from ..services.uploads import check_angle
 from ..web.extensions import spec
 from . import links
-from .common import config, current_user, public
+from .common import config, current_user, ok, public
 
 bp = Blueprint("media", __name__)
 TAGS = ("media",)
@@ -93,3 +93,29 @@ def signed_region_map(token: str):
     owner = sessions.session_owner(link.get("s"))
     png = region_maps.render(owner, link.get("s"), check_angle(link.get("a")))
     return signed_image(png, "image/png")
+
+
+@bp.get("/capture-guide/<angle>")
+@spec.validate(resp=Responses(HTTP_200=Ok[CaptureGuide], HTTP_400=ErrorBody, **NOT_FOUND), tags=TAGS)
+def capture_guide(angle: str):
+    """A signed URL of the camera overlay for an angle: the outline of the caller's baseline photo of it."""
+    user_id = current_user().id
+    baseline_id = capture.guide_session(user_id, check_angle(angle))
+    return ok(
+        CaptureGuide(
+            angle=angle,
+            guide_url=links.capture_guide_url(user_id, angle),
+            expires_in=config("PREVIEW_URL_TTL_SECONDS"),
+            baseline_session_id=str(baseline_id),
+        )
+    )
+
+
+@bp.get("/capture-guide-file/<token>")
+@public
+@spec.validate(resp=Responses("HTTP_200", HTTP_404=ErrorBody), tags=TAGS, security={})
+def capture_guide_file(token: str):
+    """The capture guide PNG a signed, unexpired token names (for an <img> over the camera; no bearer header)."""
+    link = links.open_link(links.CAPTURE_GUIDE_SALT, token)
+    owner = sessions.parse_id(link.get("u"))
+    return signed_image(capture.guide_png(owner, check_angle(link.get("a"))), "image/png")

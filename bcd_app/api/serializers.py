@@ -2,8 +2,9 @@
 
 from ..models import CaptureSession, Photo, User
 from ..schemas.analysis import QUALITY_FIELDS
-from ..schemas.resources import ImageOut, SessionOut, StoredQuality, TokenOut, UserOut
+from ..schemas.resources import ImageOut, PoseOut, SessionOut, StoredQuality, TokenOut, UserOut
 from ..services.accounts import IssuedToken
+from ..services.uploads import StoredImage
 
 
 def user_out(user: User) -> UserOut:
@@ -44,3 +45,20 @@ def session_out(session: CaptureSession, *, with_images: bool = False) -> Sessio
         image_count=len(session.images),
         images=[ImageOut(**image_fields(image)) for image in session.images] if with_images else None,
     )
+
+
+def pose_fields(stored: StoredImage) -> dict:
+    """An upload's retake hints (quality, then pose) and its pose against the baseline."""
+    if stored.pose is None:
+        return {"hints": stored.quality.hints, "pose": None}
+    found = stored.pose.pose
+    pose = PoseOut(
+        ok=found.ok,
+        rotation_deg=round(found.rotation_deg, 2),
+        scale=round(found.scale, 4),
+        shift=(round(found.shift[0], 4), round(found.shift[1], 4)),
+        overlap=round(found.overlap, 4),
+        hint=stored.pose.hint,
+    )
+    hints = [*stored.quality.hints, *([stored.pose.hint] if stored.pose.hint else [])]
+    return {"hints": hints, "pose": pose}

@@ -11,7 +11,7 @@ from ..services.settings import quality_thresholds
 from ..web import metrics
 from ..web.extensions import limiter, spec
 from .common import config, current_user, ok
-from .serializers import image_fields, session_out
+from .serializers import image_fields, pose_fields, session_out
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 TAGS = ("sessions",)
@@ -86,7 +86,7 @@ def upload_image(session_id: str):
     )
     metrics.UPLOAD_BYTES.observe(len(data))
     current_app.extensions["job_runner"].precompute(stored.image.id)
-    return ok(UploadedImage(**image_fields(stored.image), hints=stored.quality.hints), 201)
+    return ok(UploadedImage(**image_fields(stored.image), **pose_fields(stored)), 201)
 
 
 @bp.delete("/<session_id>/images/<image_id>")

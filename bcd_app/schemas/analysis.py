@@ -70,7 +70,8 @@ class AlignmentReport(Model):
 
 
 class RegionReport(Model):
-    """One cell of the baseline's frame: its change, the user's noise floor there, and whether it is above."""
+    """One cell of the baseline's frame: its change, the user's noise floor there, whether it is above, and since
+    when: against the previous session (a new difference) or only against the baseline."""
 
     row: int
     col: int
@@ -78,6 +79,7 @@ class RegionReport(Model):
     change: float
     noise_floor: float
     exceeds_noise_floor: bool
+    reference: Literal["baseline", "previous"] = "baseline"
 
 
 class AngleResult(Model):

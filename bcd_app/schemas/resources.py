@@ -47,10 +47,34 @@ class ImageOut(Model):
     quality: StoredQuality
 
 
+class PoseOut(Model):
+    """How the upload sits against the baseline's photo of its angle: the turn (degrees) and scale that map it
+    back, where its centre lands (fractions of the frame from the centre), the share of the frame it covers,
+    whether it could be matched, and a hint when the pose is beyond what the comparison handles well."""
+
+    ok: bool
+    rotation_deg: float
+    scale: float
+    shift: tuple[float, float]
+    overlap: float
+    hint: str | None
+
+
 class UploadedImage(ImageOut):
-    """An accepted upload, with retake hints."""
+    """An accepted upload, with retake hints, and its pose when the user has a baseline of this angle."""
 
     hints: list[str]
+    pose: PoseOut | None = None
+
+
+class CaptureGuide(Model):
+    """A signed, expiring URL of the camera overlay for an angle (the baseline photo's outline), and whose photo
+    it is drawn from."""
+
+    angle: str
+    guide_url: str
+    expires_in: int
+    baseline_session_id: str
 
 
 class SessionOut(Model):

@@ -5,6 +5,8 @@ from ..schemas.analysis import AngleResult
 # The wording the client shows ("the upper left area") maps onto the 3 x 3 cells one to one.
 ROW_WORDS = ("upper", "middle", "lower")
 COLUMN_WORDS = ("left", "center", "right")
+# Since when a place differs, by the reference it differs from.
+SINCE = {"baseline": "baseline", "previous": "last session"}
 # At most this many places are worded per angle, the furthest above the floor first.
 INSIGHTS_PER_ANGLE = 2
 
@@ -27,8 +29,9 @@ def insights(per_angle: list[AngleResult]) -> list[str]:
             (r for r in angle.regions if r.exceeds_noise_floor), key=lambda r: r.change / r.noise_floor, reverse=True
         )
         for region in above[:INSIGHTS_PER_ANGLE]:
+            since = SINCE[region.reference]
             sentences.append(
                 f"The {place_words(region.row, region.col)} of the {angle.angle_type} view differs more "
-                "than the rest of that view since your baseline."
+                f"than the rest of that view since your {since}."
             )
     return sentences

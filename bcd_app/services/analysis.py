@@ -21,7 +21,7 @@ from ..store import features as kept_features
 from ..store import sessions as session_rows
 from ..vision import preprocessing, quality
 from ..vision.embeddings import ModelInfo, embedder, normalise
-from ..vision.features import Features, compute
+from ..vision.features import Features, compute, plain
 from ..vision.regions import AnglePhoto
 from . import regions
 
@@ -39,81 +39,104 @@ class AnalysisSettings:
 
 @dataclass(frozen=True)
 class Embedded:
-    """A session's vectors (per angle, the session's, the mirrored right view's) and each image's feature map."""
+    """The model's output for the photos the symmetry reads (each of the left and right views' best photo, as
+    taken), and per angle the index of its best photo (the one compared and kept)."""
 
-    angles: dict[str, np.ndarray]
-    session: np.ndarray
-    mirrored_right: np.ndarray | None
-    maps: list[np.ndarray | None]
+    outputs: dict[int, Features]
+    best: dict[str, int]
 
 
 def _no_progress(done: int, total: int, stage: str) -> None:
     """Default progress sink."""
 
 
-def _prepare_images(
-    photos: list[Photo], settings: AnalysisSettings, progress: Progress
-) -> tuple[list[ImageQuality], list[np.ndarray]]:
-    """Each image's quality and brightness-normalised working copy."""
-    qualities, workings = [], []
+@dataclass(frozen=True)
+class Prepared:
+    """Each photo's quality, its working copy as shot, and brightness-normalised (what the model is given)."""
+
+    qualities: list[ImageQuality]
+    workings: list[np.ndarray]
+    normalised: list[np.ndarray]
+
+
+def _prepare_images(photos: list[Photo], settings: AnalysisSettings, progress: Progress) -> Prepared:
+    """Each image's quality and working copies."""
+    prepared = Prepared([], [], [])
     for done, image in enumerate(photos, start=1):
-        measured, normalised = _measured(image, settings)
-        qualities.append(measured)
-        workings.append(normalised.pixels)
+        measured, working, normalised = _measured(image, settings)
+        prepared.qualities.append(measured)
+        prepared.workings.append(working)
+        prepared.normalised.append(normalised)
         progress(done, len(photos), "preprocessing")
-    return qualities, workings
+    return prepared
 
 
-def _measured(image: Photo, settings: AnalysisSettings) -> tuple[ImageQuality, preprocessing.Normalised]:
-    """An image's quality and brightness-normalised working copy: as measured at upload (the quality stored in
-    its row, the working copy kept beside it), or, for an upload from before those were kept, measured again
-    (and kept on its row, in the analysis's transaction)."""
+def _measured(image: Photo, settings: AnalysisSettings) -> tuple[ImageQuality, np.ndarray, np.ndarray]:
+    """An image's quality and working copies: as measured at upload (the quality stored in its row, the working
+    copy kept beside it), or, for an upload from before those were kept, measured again (and kept on its row, in
+    the analysis's transaction)."""
     kept = images.quality_of(image)
     if kept is not None:
-        return kept, images.normalised_working(image)
-    measured, normalised = quality.measure(preprocessing.load_image(images.original(image)), settings.thresholds)
+        working = images.working_pixels(image)
+        return kept, working, preprocessing.normalise_brightness(working).pixels
+    loaded = preprocessing.load_image(images.original(image))
+    measured, normalised = quality.measure(loaded, settings.thresholds)
     images.save_quality(image, measured)
-    return measured, normalised
+    return measured, preprocessing.fit_long_side(loaded.pixels), normalised.pixels
 
 
-def _embed(photos: list[Photo], workings: list[np.ndarray], by_angle: dict[str, list[int]], version: str) -> Embedded:
-    """Every image's model output (kept since its upload, or computed now and kept), pooled per angle; the
-    mirrored right view counts when the left view is there too."""
-    kept: dict[uuid.UUID, Features] = kept_features.stored([image.id for image in photos], version)
-    outputs = []
-    for image, pixels in zip(photos, workings, strict=True):
+def _embed(photos: list[Photo], normalised: list[np.ndarray], best: dict[str, int], version: str) -> Embedded:
+    """The left and right views' best photos' model output: kept since their upload, or computed now and kept."""
+    wanted = [best[angle] for angle in MIRROR_PAIR if angle in best]
+    kept: dict[uuid.UUID, Features] = kept_features.stored([photos[i].id for i in wanted], version)
+    for index in wanted:
+        image = photos[index]
         if image.id not in kept:
-            kept[image.id] = compute(pixels, image.angle)
+            kept[image.id] = compute(normalised[index], image.angle)
             kept_features.keep(image.id, version, kept[image.id])
-        outputs.append(kept[image.id])
-    angles = {angle: normalise(np.mean([outputs[i].vector for i in idx], axis=0)) for angle, idx in by_angle.items()}
-    left, right = MIRROR_PAIR
-    mirrored = None
-    if left in by_angle and right in by_angle:
-        mirrored = normalise(np.mean([outputs[i].mirrored for i in by_angle[right]], axis=0))
-    maps = [output.feature_map for output in outputs]
-    return Embedded(angles, normalise(np.mean(list(angles.values()), axis=0)), mirrored, maps)
+    return Embedded({index: kept[photos[index].id] for index in wanted}, best)
 
 
 def _symmetry(embedded: Embedded) -> float | None:
-    """Cosine distance of the left view to the mirrored right view, in [0, 1]; 0 = mirror images."""
-    if embedded.mirrored_right is None:
+    """Cosine distance of the left view to the mirrored right view (each angle's best photo, as taken), in
+    [0, 1]; 0 = mirror images."""
+    left, right = MIRROR_PAIR
+    if left not in embedded.best or right not in embedded.best:
         return None
-    distance = cosine_distance(embedded.angles[MIRROR_PAIR[0]], embedded.mirrored_right)
+    mirrored = embedded.outputs[embedded.best[right]].mirrored
+    distance = cosine_distance(embedded.outputs[embedded.best[left]].vector, mirrored)
     return rounded(float(np.clip(distance, 0.0, 1.0)))
 
 
+def _compared(embedded: Embedded, prepared: Prepared, found: dict[str, regions.AngleFound]) -> dict[str, Features]:
+    """angle -> the model's output the comparison layers and later sessions use: its best photo brought onto the
+    baseline (frame and light) where it could be registered, so a re-taken photo reads as what changed; its
+    best photo as taken otherwise (the baseline itself, a first session, an unregistered view)."""
+    compared = {}
+    for angle, index in embedded.best.items():
+        brought = found.get(angle)
+        if brought is not None and brought.canonical is not None:
+            compared[angle] = brought.canonical
+        else:
+            compared[angle] = plain(prepared.normalised[index])
+    return compared
+
+
 def _replace_vectors(
-    ref: vectors.SessionRef, embedded: Embedded, kept: dict[str, tuple[bytes | None, bytes]], model: ModelInfo
+    ref: vectors.SessionRef,
+    angle_vectors: dict[str, np.ndarray],
+    kept: dict[str, tuple[bytes | None, bytes]],
+    model: ModelInfo,
 ) -> dict[str, float | None] | None:
     """Write the session's vectors with the running sums in step (same transaction); the lifetime distances the
     sums give, or None when they must be scanned (a re-analysis of an older session)."""
     counted = aggregates.remove_session(ref.user_id, ref.id, model.version)
-    vectors.replace(ref, embedded.angles, embedded.session, kept, model)
+    session_vector = normalise(np.mean(list(angle_vectors.values()), axis=0))
+    vectors.replace(ref, angle_vectors, session_vector, kept, model)
     aggregates.refresh_latest(counted)
-    earlier = aggregates.earlier_means(ref.user_id, model.version, set(embedded.angles), ref.created_at)
-    aggregates.add(ref.user_id, model.version, embedded.angles, ref.created_at)
-    return None if earlier is None else to_means(earlier, embedded.angles)
+    earlier = aggregates.earlier_means(ref.user_id, model.version, set(angle_vectors), ref.created_at)
+    aggregates.add(ref.user_id, model.version, angle_vectors, ref.created_at)
+    return None if earlier is None else to_means(earlier, angle_vectors)
 
 
 def _baseline_used(baseline_id: uuid.UUID | None, session_id: uuid.UUID) -> BaselineUsed | None:
@@ -147,33 +170,35 @@ def analyze_session(
     if not photos:
         raise Conflict("The session has no images.", code="no_images")
 
-    qualities, workings = _prepare_images(photos, settings, progress)
+    prepared = _prepare_images(photos, settings, progress)
+    qualities = prepared.qualities
     progress(len(photos), len(photos), "embedding")
     by_angle: dict[str, list[int]] = {}
     for index, image in enumerate(photos):
         by_angle.setdefault(image.angle, []).append(index)
-    model = embedder.info()
-    embedded = _embed(photos, workings, by_angle, model.version)
     # Each angle's photos, best first: the best one is compared region by region and keeps the cells.
-    shots = {
-        angle: [
-            AnglePhoto.of(workings[i], embedded.maps[i])
-            for i in sorted(idx, key=lambda i: -qualities[i].image_quality_score)
-        ]
-        for angle, idx in by_angle.items()
-    }
+    ranked = {angle: sorted(idx, key=lambda i: -qualities[i].image_quality_score) for angle, idx in by_angle.items()}
+    model = embedder.info()
+    embedded = _embed(photos, prepared.normalised, {angle: idx[0] for angle, idx in ranked.items()}, model.version)
+    shots = {angle: [AnglePhoto(prepared.workings[i]) for i in idx] for angle, idx in ranked.items()}
 
     progress(len(photos), len(photos), "comparing")
     ref = vectors.SessionRef(session.id, session.user_id, session.created_at)
-    lifetime = _replace_vectors(ref, embedded, {angle: best[0].stored() for angle, best in shots.items()}, model)
     baseline_id = session_rows.baseline_id(session.user_id, model.version)
-    distances = vectors.layer_distances(ref, baseline_id, model.version, lifetime)
-    overall = vectors.session_distance(session.id, baseline_id, model.version)
-    found_regions = {}
+    found_regions: dict[str, regions.AngleFound] = {}
     if settings.regions:
         progress(len(photos), len(photos), "regions")
         reference_id = baseline_id if baseline_id != session.id else None
-        found_regions = regions.analyse_regions(session.id, session.user_id, shots, reference_id, model.version)
+        previous_ids = vectors.previous_sessions(ref, model.version, sorted(shots))
+        found_regions = regions.analyse_regions(
+            session.id, session.user_id, shots, reference_id, previous_ids, model.version
+        )
+    compared = _compared(embedded, prepared, found_regions)
+    kept = {angle: shots[angle][0].stored(output.feature_map) for angle, output in compared.items()}
+    lifetime = _replace_vectors(ref, {angle: output.vector for angle, output in compared.items()}, kept, model)
+    baseline_id = baseline_id or session_rows.baseline_id(session.user_id, model.version)
+    distances = vectors.layer_distances(ref, baseline_id, model.version, lifetime)
+    overall = vectors.session_distance(session.id, baseline_id, model.version)
     result = build_result(
         AnalysisInputs(
             session_id=str(session.id),
@@ -183,7 +208,7 @@ def analyze_session(
             distances=distances,
             overall=overall,
             symmetry=_symmetry(embedded),
-            regions=found_regions,
+            regions={angle: angle_found.regions for angle, angle_found in found_regions.items()},
             baseline=_baseline_used(baseline_id, session.id),
             history=results.history(session.user_id, session.created_at),
             earlier_changes=results.earlier_changes(session.user_id, session.created_at, TREND_SESSIONS - 1),

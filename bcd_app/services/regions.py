@@ -1,8 +1,12 @@
-"""Where an angle changed: today's photo of each angle is registered onto the baseline's, compared cell by
-cell, weighed against the user's noise floor there, and recorded."""
+"""Where an angle changed: today's best photo of each angle is registered onto the baseline's and the previous
+session's, compared cell by cell, weighed against the user's own noise floor there, and recorded; the photo
+brought onto the baseline is what the whole-angle distance is measured on."""
 
 import logging
 import uuid
+from dataclasses import dataclass
+
+import numpy as np
 
 from ..models import RegionChange
 from ..schemas.analysis import AlignmentReport, RegionReport
@@ -12,31 +16,47 @@ from ..store import images
 from ..store import regions as store
 from ..vision import preprocessing, registration
 from ..vision import regions as compare
+from ..vision.features import Features, plain
 from ..vision.regions import AnglePhoto
 
 log = logging.getLogger(__name__)
 # Samples of each cell the floor learns from: the newest this many.
-FLOOR_SAMPLES = 20
+FLOOR_SAMPLES = 30
 
 
-def _reference_photos(baseline_id: uuid.UUID, model_version: str, angles: list[str]) -> dict:
-    """angle -> (small copy, cell vectors or None) of the baseline's best photo of that angle."""
+@dataclass(frozen=True)
+class Reference:
+    """An earlier session's best photo of an angle (working copy as shot) and its cell vectors."""
+
+    pixels: np.ndarray
+    cells: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class AngleFound:
+    """An angle's region comparison, and the model's output for today's best photo brought onto the baseline
+    (None when it could not be registered)."""
+
+    regions: AngleRegions
+    canonical: Features | None
+
+
+def _references(session_id: uuid.UUID, model_version: str, angles: list[str]) -> dict[str, Reference]:
+    """angle -> the session's best photo of it: its working copy, or the small copy kept with its vectors when the
+    photo cannot be read."""
     found = {}
-    for angle, cells, region_copy in store.references(baseline_id, model_version, angles):
-        if region_copy is not None:
+    for angle, cells, region_copy in store.references(session_id, model_version, angles):
+        best = images.best(session_id, angle)
+        try:
+            pixels = images.working_pixels(best) if best else None
+        except FileNotFoundError:
+            pixels = None
+        if pixels is None and region_copy is not None:
             pixels = preprocessing.decode_working(region_copy)
-        else:
-            # A baseline analysed before regions were kept: its best photo, at working size, once more.
-            best = images.best(baseline_id, angle)
-            try:
-                working = images.normalised_working(best).pixels if best else None
-            except FileNotFoundError:
-                working = None
-            if working is None:
-                log.warning("baseline image missing; angle compared without regions", extra={"angle": angle})
-                continue
-            pixels = AnglePhoto.of(working, None).pixels
-        found[angle] = (pixels, None if cells is None else compare.decode_cells(cells))
+        if pixels is None:
+            log.warning("reference image missing; angle compared without regions", extra={"angle": angle})
+            continue
+        found[angle] = Reference(pixels, None if cells is None else compare.decode_cells(cells))
     return found
 
 
@@ -54,17 +74,39 @@ def alignment_report(alignment: registration.Alignment, frame: tuple[int, int]) 
     )
 
 
+def _against(today: AnglePhoto, reference: Reference) -> tuple[registration.Alignment, compare.Comparison]:
+    alignment = registration.align(today.working, reference.pixels)
+    return alignment, compare.compare(today.working, reference.pixels, alignment)
+
+
+def _brought(
+    alignment: registration.Alignment, comparison: compare.Comparison, reference: Reference
+) -> tuple[list[compare.Cell], Features | None]:
+    """One forward pass over today's photo brought onto the baseline: the cells with the model's evidence, and
+    the output the comparison layers use. Unregistered, neither: the photo as taken stands."""
+    if not alignment.ok:
+        return comparison.cells, None
+    features = plain(preprocessing.normalise_brightness(comparison.canonical).pixels)
+    cells = comparison.cells
+    if features.feature_map is not None and reference.cells is not None:
+        cells = compare.with_semantic(cells, features.feature_map, reference.cells, reference.pixels.shape[:2])
+    return cells, features
+
+
 def analyse_regions(
     session_id: uuid.UUID,
     user_id: uuid.UUID,
     photos: dict[str, list[AnglePhoto]],
     baseline_id: uuid.UUID | None,
+    previous_ids: dict[str, uuid.UUID],
     model_version: str,
-) -> dict[str, AngleRegions]:
-    """Compare each angle's best photo (first in its list) with the baseline's, cell by cell, and record every
-    cell change; two photos of one angle also give a within-session sample of the noise."""
+) -> dict[str, AngleFound]:
+    """Compare each angle's best photo (first in its list) with the baseline's and, when it is another session,
+    the previous session's, cell by cell, and record every cell change; two photos of one angle also give a
+    within-session sample of the noise. A cell above its floor against the previous session differs since the
+    last session; one above it against the baseline only, since the baseline."""
     angles = sorted(photos)
-    samples = store.quiet_samples(user_id, session_id, angles, FLOOR_SAMPLES)
+    samples = store.samples(user_id, session_id, angles, FLOOR_SAMPLES)
     rows: list[RegionChange] = []
 
     def record(angle: str, reference: str, cell: compare.Cell, exceeds: bool) -> None:
@@ -78,30 +120,44 @@ def analyse_regions(
     for angle, shots in photos.items():
         if len(shots) >= 2:
             best, second = shots[0], shots[1]
-            within = compare.compare(
-                second.pixels, best.pixels, registration.align(second.pixels, best.pixels),
-                second.feature_map, best.cells(),
-            )  # fmt: skip
-            for cell in within:
+            within = compare.compare(second.working, best.working, registration.align(second.working, best.working))
+            for cell in within.cells:
                 samples.setdefault((angle, cell.row, cell.col), []).append(cell.change)
                 record(angle, store.WITHIN, cell, False)
 
-    found: dict[str, AngleRegions] = {}
-    references = {} if baseline_id is None else _reference_photos(baseline_id, model_version, angles)
-    for angle, (reference, reference_cells) in references.items():
+    found: dict[str, AngleFound] = {}
+    baselines = {} if baseline_id is None else _references(baseline_id, model_version, angles)
+    for angle, reference in baselines.items():
         today = photos[angle][0]
-        alignment = registration.align(today.pixels, reference)
+        alignment, against_baseline = _against(today, reference)
+        baseline_cells, canonical = _brought(alignment, against_baseline, reference)
+        previous_id = previous_ids.get(angle)
+        previous = None
+        if previous_id is not None and previous_id != baseline_id:
+            earlier = _references(previous_id, model_version, [angle]).get(angle)
+            previous = None if earlier is None else _against(today, earlier)[1].cells
         reports = []
-        for cell in compare.compare(today.pixels, reference, alignment, today.feature_map, reference_cells):
+        for index, cell in enumerate(baseline_cells):
             floor = noise_floor(samples.get((angle, cell.row, cell.col), []))
-            exceeds = cell.change > floor
-            record(angle, store.BASELINE, cell, exceeds)
+            # An unregistered view is compared unaligned: its cells cannot tell a change from the pose, so none
+            # is flagged (and none teaches the floor); the result says the view was taken from another position.
+            exceeds = alignment.ok and cell.change > floor
+            if alignment.ok:
+                record(angle, store.BASELINE, cell, exceeds)
+            chosen, reference_name = cell, store.BASELINE
+            if previous is not None and alignment.ok:
+                since_last = previous[index]
+                record(angle, store.PREVIOUS, since_last, since_last.change > floor)
+                if since_last.change > floor:
+                    chosen, reference_name, exceeds = since_last, store.PREVIOUS, True
             reports.append(
                 RegionReport(
                     row=cell.row, col=cell.col, bbox=tuple(round(v, 4) for v in cell.bbox),
-                    change=round(cell.change, 4), noise_floor=round(floor, 4), exceeds_noise_floor=exceeds,
+                    change=round(chosen.change, 4), noise_floor=round(floor, 4), exceeds_noise_floor=exceeds,
+                    reference=reference_name,
                 )
             )  # fmt: skip
-        found[angle] = AngleRegions(alignment_report(alignment, reference.shape[:2]), reports)
+        regions = AngleRegions(alignment_report(alignment, reference.pixels.shape[:2]), reports)
+        found[angle] = AngleFound(regions, canonical)
     store.replace(session_id, rows)
     return found

@@ -12,9 +12,10 @@ from ..models import Photo
 from ..store import images as store
 from ..store import sessions as session_rows
 from ..store.files import image_key
-from ..vision import quality
+from ..vision import preprocessing, quality
 from ..vision.upload import DecodedUpload
 from ..vision.upload import decode_upload as decode
+from .capture import FoundPose, upload_pose
 from .sessions import get_owned_session, parse_id
 
 # Uploads decoded and measured at once in one process. Each holds ~10 MB of buffers for a 12 MP photo; more
@@ -24,10 +25,11 @@ _DECODE_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 @dataclass(frozen=True)
 class StoredImage:
-    """An accepted upload and its measured quality."""
+    """An accepted upload, its measured quality, and its pose against the baseline (None without one)."""
 
     image: Photo
     quality: quality.ImageQuality
+    pose: FoundPose | None = None
 
 
 def check_angle(angle: object) -> str:
@@ -77,8 +79,9 @@ def add_image(
         format=loaded.format,
     )
     store.save_quality(image, measured)
+    found = upload_pose(user_id, session.id, angle, preprocessing.fit_long_side(loaded.pixels))
     store.add(image, decoded.kept, decoded.working)
-    return StoredImage(image=image, quality=measured)
+    return StoredImage(image=image, quality=measured, pose=found)
 
 
 def get_owned_image(user_id: uuid.UUID, session_id: object, image_id: object) -> Photo:

@@ -8,15 +8,18 @@ from sqlalchemy import delete, text
 from ..db import db
 from ..models import RegionChange
 
-BASELINE, WITHIN = "baseline", "within"
+# What a recorded cell change was measured against: the baseline, the previous session, or another photo of the
+# same angle in the same session.
+BASELINE, PREVIOUS, WITHIN = "baseline", "previous", "within"
 _REFERENCES_SQL = text(
     """
     SELECT e.angle, e.cells, e.region_copy
     FROM angle_embeddings e
-    WHERE e.session_id = :baseline_id AND e.model_version = :model_version AND e.angle = ANY(:angles)
+    WHERE e.session_id = :session_id AND e.model_version = :model_version AND e.angle = ANY(:angles)
     """
 )
-# A cell's quiet samples: within-session spreads, and comparisons that stayed under the floor.
+# A cell's newest samples, every kind: the floor is a robust statistic of them, so a real change (rare) is
+# outvoted rather than left out for good.
 _SAMPLES_SQL = text(
     """
     SELECT angle, row, col, change FROM (
@@ -24,25 +27,24 @@ _SAMPLES_SQL = text(
                row_number() OVER (PARTITION BY angle, row, col ORDER BY created_at DESC, id DESC) AS recency
         FROM region_changes
         WHERE user_id = :user_id AND session_id <> :session_id AND angle = ANY(:angles)
-          AND (reference = :within OR NOT exceeds)
     ) recent WHERE recency <= :keep
     """
 )
 
 
-def references(baseline_id: uuid.UUID, model_version: str, angles: list[str]) -> list[tuple]:
-    """(angle, cell vectors bytes or None, small copy bytes or None) of the baseline's kept angles."""
+def references(session_id: uuid.UUID, model_version: str, angles: list[str]) -> list[tuple]:
+    """(angle, cell vectors bytes or None, small copy bytes or None) of an analysed session's kept angles."""
     rows = db.session.execute(
-        _REFERENCES_SQL, {"baseline_id": baseline_id, "model_version": model_version, "angles": angles}
+        _REFERENCES_SQL, {"session_id": session_id, "model_version": model_version, "angles": angles}
     )
     return [tuple(row) for row in rows]
 
 
-def quiet_samples(user_id: uuid.UUID, session_id: uuid.UUID, angles: list[str], keep: int) -> dict:
-    """(angle, row, col) -> the newest `keep` quiet changes of that cell in the user's other sessions."""
+def samples(user_id: uuid.UUID, session_id: uuid.UUID, angles: list[str], keep: int) -> dict:
+    """(angle, row, col) -> the newest `keep` recorded changes of that cell in the user's other sessions."""
     samples: dict[tuple, list[float]] = {}
     rows = db.session.execute(
-        _SAMPLES_SQL, {"user_id": user_id, "session_id": session_id, "angles": angles, "within": WITHIN, "keep": keep}
+        _SAMPLES_SQL, {"user_id": user_id, "session_id": session_id, "angles": angles, "keep": keep}
     )
     for angle, row, col, change in rows:
         samples.setdefault((angle, row, col), []).append(change)

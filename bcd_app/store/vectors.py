@@ -44,6 +44,17 @@ _LAYERS_SQL = text(
     """
 )
 
+# Per angle, the newest earlier session that has it (what the previous layer compares with).
+_PREVIOUS_SQL = text(
+    f"""
+    SELECT DISTINCT ON (cur.angle) cur.angle, p.session_id
+    FROM (SELECT unnest(CAST(:angles AS text[])) AS angle) cur
+    JOIN LATERAL (SELECT p.session_id, p.session_created_at {_EARLIER}
+                  ORDER BY p.session_created_at DESC, p.session_id DESC LIMIT 1) p ON true
+    ORDER BY cur.angle
+    """
+)
+
 _PAIR_SQL = text(
     """
     SELECT a.angle, a.embedding <=> b.embedding AS distance
@@ -101,6 +112,21 @@ def layer_distances(
             distances["lifetime"] = lifetime.get(row["angle"])
         found[row["angle"]] = distances
     return found
+
+
+def previous_sessions(session: SessionRef, model_version: str, angles: list[str]) -> dict[str, uuid.UUID]:
+    """angle -> the newest earlier analysed session of the user that has that angle."""
+    rows = db.session.execute(
+        _PREVIOUS_SQL,
+        {
+            "angles": angles,
+            "user_id": session.user_id,
+            "model_version": model_version,
+            "created_at": session.created_at,
+            "session_id": session.id,
+        },
+    )
+    return {angle: session_id for angle, session_id in rows}
 
 
 def pair_distances(current_id: uuid.UUID, other_id: uuid.UUID, model_version: str) -> dict[str, float]:

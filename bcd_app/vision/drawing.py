@@ -51,3 +51,28 @@ def region_map_png(today: np.ndarray, reference: np.ndarray, regions: list[Regio
     if not ok:
         raise RuntimeError("the region map could not be encoded")
     return encoded.tobytes()
+
+
+# The capture guide: this long side (px), the edge detector's thresholds, how soft its lines are and how opaque.
+GUIDE_SIZE = 720
+GUIDE_EDGES = (40, 110)
+GUIDE_SOFTNESS = 2.0
+GUIDE_OPACITY = 230
+
+
+def capture_guide_png(pixels: np.ndarray) -> bytes:
+    """An overlay for the camera: the outline and main features of an earlier photo as soft white lines on
+    transparency (RGBA PNG, GUIDE_SIZE on its long side), so the next photo is framed the same way."""
+    scale = GUIDE_SIZE / max(pixels.shape[:2])
+    size = (round(pixels.shape[1] * scale), round(pixels.shape[0] * scale))
+    grey = cv2.GaussianBlur(
+        cv2.cvtColor(cv2.resize(pixels, size, interpolation=cv2.INTER_CUBIC), cv2.COLOR_RGB2GRAY), (0, 0), 2.0
+    )
+    edges = cv2.Canny(grey, *GUIDE_EDGES)
+    soft = cv2.GaussianBlur(cv2.dilate(edges, np.ones((3, 3), np.uint8)).astype(np.float32), (0, 0), GUIDE_SOFTNESS)
+    alpha = np.clip(soft / max(float(soft.max()), 1.0) * GUIDE_OPACITY * 1.5, 0, GUIDE_OPACITY).astype(np.uint8)
+    overlay = np.dstack([np.full_like(alpha, 255)] * 3 + [alpha])
+    ok, encoded = cv2.imencode(".png", overlay)
+    if not ok:
+        raise RuntimeError("the capture guide could not be encoded")
+    return encoded.tobytes()

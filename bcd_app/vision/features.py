@@ -3,6 +3,7 @@ map the region comparison pools per cell, from one forward pass per photo."""
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..constants import MIRROR_PAIR
@@ -10,6 +11,11 @@ from . import preprocessing
 from .embeddings import embedder
 
 HALF_MAX = float(np.finfo(np.float16).max)
+# Every photo whose vector is compared is given to the model blurred alike (px at the working size): a re-taken
+# photo is resampled onto the baseline and may come from another phone's JPEG, and the model reads those fine
+# differences as content on textured skin (bench/trust_eval.py, held-out gravel: distances up to 0.19 without,
+# 0.11 with; other photos below 0.03).
+COMPARED_BLUR = 1.6
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,14 @@ def compute(normalised: np.ndarray, angle: str) -> Features:
     # with values beyond half precision's range is clipped there rather than turned into infinities).
     feature_map = None if own.maps is None else np.clip(own.maps[0], -HALF_MAX, HALF_MAX).astype(np.float16)
     return Features(own.vectors[0], mirrored, feature_map)
+
+
+def plain(normalised: np.ndarray) -> Features:
+    """The model's unit vector and feature map of a brightness-normalised working copy as the comparisons see
+    it (blurred by COMPARED_BLUR; no mirrored vector)."""
+    blurred = cv2.GaussianBlur(normalised, (0, 0), COMPARED_BLUR)
+    output = embedder.embed(preprocessing.model_input(blurred)[None])
+    return Features(output.vectors[0], None, None if output.maps is None else output.maps[0])
 
 
 def decode_feature_map(data: bytes, channels: int) -> np.ndarray:

@@ -1,8 +1,10 @@
-"""Region comparison of an aligned pair: a grid of cells, each with a semantic distance (the model's last
-feature map pooled per cell) and an appearance distance (CIELAB colour and texture), combined into one
-cell change (scoring/noise_floor.py weighs it against the user's own variation)."""
+"""Region comparison of a registered pair that does not see the camera: both photos at one scale and blur, a
+smooth light and colour field fitted robustly between them and removed, a dense flow for what the homography
+leaves (its smooth part is pose, its local part is kept as evidence of a change of shape), then per cell the
+largest local colour, texture and shape change, each in units of its own re-capture noise."""
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -12,40 +14,61 @@ from .preprocessing import encode_working
 from .registration import Alignment, rescaled, shrink, warp_to
 
 GRID = REGION_GRID
-# Appearance is compared on copies with this longer side (px): soft changes are low-frequency.
-REGION_SIZE = 128
-# Gaussian sigma (px at REGION_SIZE) applied before differencing: sub-pixel misregistration and
-# sensor grain stay below it, a soft change over a tenth of the photo does not.
-SMOOTHING_SIGMA = 1.0
-TEXTURE_SIGMA = 2.0
-TEXTURE_EPS = 2.0
-# A cell whose overlap with the aligned photo is below this share is not compared.
-MIN_COVERAGE = 0.3
+# Both photos are compared at this longer side (px): fine enough for a spot of 1% of the photo and for skin
+# texture, small enough for a dense flow in a few milliseconds.
+REGION_SIZE = 256
+# One blur for both (px at REGION_SIZE): another phone's resolution and JPEG quality stay below it.
+COMMON_BLUR_SIGMA = 1.0
 # The frame's outer band (share of each side) is left out: re-framing moves content in and out there.
 EDGE_MARGIN = 0.04
-# Fewest compared pixels (at REGION_SIZE) for a statistic.
-MIN_PIXELS = 12
 # Pixels at or above this value in any channel carry no colour (clipped), in either photo.
 CLIPPED = 250
-SAMPLE_STRIDE = 5
-# The light fit is refitted this many times on the best-fitting share of pixels.
-TRIM_ROUNDS = 2
+# A cell whose overlap with the aligned photo is below this share, or below this many pixels, is not compared.
+MIN_COVERAGE = 0.3
+MIN_PIXELS = 48
+# Light field: log(reference / today) per channel, a quadratic in x and y (a lamp from one side, white balance,
+# exposure), fitted on every LIGHT_STRIDE-th pixel and refitted on the best-fitting share: a local change, a
+# minority of the overlap at a smaller scale than the field, is left out of the fit.
+LIGHT_EPS = 2.0
+LIGHT_STRIDE = 13
+# The gain field is evaluated every this many px and resized (it is a quadratic: nothing finer to lose).
+GAIN_STEP = 8
+TRIM_ROUNDS = 3
 TRIM_KEEP = 0.6
-# Bounds of the lightness and chroma gains that undo a global change of light.
-LIGHT_GAIN_RANGE = (0.7, 1.4)
-# The cell change is in CIE76 colour-difference units (top quarter of the cell, after matching light);
-# texture (relative gradient-energy change) and semantic (cosine distance of the model's pooled
-# features) add evidence only beyond their own re-capture range, these scales (bench/trust_eval.py:
-# re-captures' corner cells, where re-framing brings in new content, reach about 0.5 and 0.3), at this
-# many colour units per unit beyond it.
-TEXTURE_SCALE = 0.5
-SEMANTIC_SCALE = 0.35
-EVIDENCE_WEIGHT = 2.0
+# Farneback's window (px at half of REGION_SIZE): about the scale of a local change of shape worth measuring.
+FLOW_WINDOW = 9
+# A flow whose way back misses its start by more than this (px at half of REGION_SIZE) followed nothing real.
+FLOW_CONSISTENCY_PX = 0.5
+# The smooth part of the dense flow (pose, perspective, the body's small posture changes) is a quadratic too.
+FLOW_KEEP = 0.7
+# Evidence maps are smoothed at about the scale of the smallest change worth finding (px at REGION_SIZE), and a
+# cell's evidence is this high quantile of its map: a spot over a few percent of a cell counts in full.
+EVIDENCE_SIGMA = 2.5
+CELL_QUANTILE = 0.98
+TEXTURE_SIGMA = 1.5
+# In luma units (0-255) per px of Sobel: flat skin's relative texture change stays quiet below it.
+TEXTURE_EPS = 20.0
+# Texture is read on working copies blurred by this much (px at the working size): JPEG's 8 px blocks and another
+# phone's sharpening stay below it, skin's bumps and pits do not.
+FINE_BLUR_SIGMA = 0.8
+# Gradient energy (Sobel of CIELAB lightness, smoothed) at which the flow is fully trusted, and at which the
+# colour difference expected after a re-take has doubled.
+FLOW_TEXTURE = 20.0
+EDGE_SCALE = 20.0
+# Each evidence's re-capture noise, about its 99th percentile over re-captured cells (bench/trust_eval.py
+# --calibrate: the home capture model, calibration half of the photos; last run 2.44, 0.247, 0.89 and 0.315): a
+# cell's change is its largest evidence in these units.
+APPEARANCE_NOISE = 2.4
+TEXTURE_NOISE = 0.25
+SHAPE_NOISE = 1.2
+SEMANTIC_NOISE = 0.35
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One cell's measured change against the reference (all in reference-frame terms)."""
+    """One cell's measured change against the reference (all in reference-frame terms): the change in noise units
+    and the evidence it is the largest of (colour difference in CIE76 units, relative texture change, local
+    deformation in px at REGION_SIZE, cosine distance of the model's pooled features)."""
 
     row: int
     col: int
@@ -53,8 +76,31 @@ class Cell:
     change: float
     appearance: float
     texture: float
+    shape: float
     semantic: float | None
     coverage: float
+
+
+@dataclass(frozen=True)
+class Registered:
+    """How today's photo was brought onto the reference at REGION_SIZE: the homography there, the light field's
+    coefficients (channel x quadratic terms, on coordinates in [-1, 1]), the dense flow, the mask it covers, and
+    the flow's local part (what the smooth pose change does not explain)."""
+
+    matrix: np.ndarray
+    light: np.ndarray
+    flow: np.ndarray
+    mask: np.ndarray
+    local_flow: np.ndarray
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every cell's change, how the pair was registered, and today's working copy brought onto the reference."""
+
+    cells: list[Cell]
+    registered: Registered
+    canonical: np.ndarray
 
 
 def cell_boxes(grid: int = GRID) -> list[tuple[int, int, tuple[float, float, float, float]]]:
@@ -108,46 +154,57 @@ def own_cells(feature_map: np.ndarray, frame: tuple[int, int]) -> np.ndarray:
     return pool_cells(feature_map, frame, boxes)
 
 
-def _lab(pixels: np.ndarray) -> np.ndarray:
-    lab = cv2.cvtColor(pixels.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    return cv2.GaussianBlur(lab, (0, 0), SMOOTHING_SIGMA)
+def _terms(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The quadratic's terms at normalised coordinates: (n, 6)."""
+    return np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=1)
 
 
-def _trimmed_fit(moving: list[np.ndarray], reference: list[np.ndarray]) -> tuple[float, list[float]]:
-    """reference[i] ~ gain * moving[i] + offsets[i], one gain for all channels given: least squares refitted
-    on the pixels that fit best, so a local change (a minority of the overlap) is left out."""
-    keep = np.ones(moving[0].size, bool)
-    gain, offsets = 1.0, [0.0] * len(moving)
+@functools.lru_cache(maxsize=16)
+def _grid_terms(shape: tuple[int, int]) -> np.ndarray:
+    """The quadratic's terms at every pixel of a frame: (height * width, 6), coordinates in [-1, 1] (kept per
+    frame size: every comparison of a deployment uses the same few)."""
+    height, width = shape
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return _terms((xs.ravel() + 0.5) / width * 2 - 1, (ys.ravel() + 0.5) / height * 2 - 1)
+
+
+def _trimmed_fit(terms: np.ndarray, target: np.ndarray, keep_share: float) -> np.ndarray:
+    """Least squares (normal equations, six unknowns) refitted on the best-fitting share of the samples: a local
+    change is left out."""
+    terms, target = terms.astype(np.float64), target.astype(np.float64)
+    keep = np.ones(target.size, bool)
+    coefficients = np.zeros(terms.shape[1])
     for _ in range(TRIM_ROUNDS):
-        kept_m, kept_r = [m[keep] for m in moving], [r[keep] for r in reference]
-        centred_m = [m - m.mean() for m in kept_m]
-        products = sum(float(cm @ (r - r.mean())) for cm, r in zip(centred_m, kept_r, strict=True))
-        spread = sum(float(cm @ cm) for cm in centred_m)
-        gain = float(np.clip(products / spread, *LIGHT_GAIN_RANGE)) if spread > 0 else 1.0
-        offsets = [float(r.mean() - gain * m.mean()) for m, r in zip(kept_m, kept_r, strict=True)]
-        residual = sum(np.abs(r - (gain * m + o)) for m, r, o in zip(moving, reference, offsets, strict=True))
-        cut = int(TRIM_KEEP * residual.size)
-        keep = residual <= np.partition(residual, cut)[cut]
-    return gain, offsets
+        kept = terms[keep]
+        coefficients = np.linalg.solve(kept.T @ kept + 1e-9 * np.eye(terms.shape[1]), kept.T @ target[keep])
+        residual = np.abs(terms @ coefficients - target)
+        keep = (
+            residual
+            <= np.partition(residual, int(keep_share * (residual.size - 1)))[int(keep_share * (residual.size - 1))]
+        )
+    return coefficients.astype(np.float32)
 
 
-def _match_light(moving: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Remove a global change of light and colour cast in CIELAB, fitted on the aligned overlap: lightness by a
-    gain and offset, chroma by one gain (light scales saturation too) and a shift of a* and b*."""
-    # Every SAMPLE_STRIDE-th overlapping pixel is plenty for two small fits.
-    picked = np.flatnonzero(mask)[::SAMPLE_STRIDE]
-    sample_m = [moving[:, :, c].ravel()[picked] for c in range(3)]
-    sample_r = [reference[:, :, c].ravel()[picked] for c in range(3)]
-    light_gain, light_offset = _trimmed_fit(sample_m[:1], sample_r[:1])
-    chroma_gain, chroma_offsets = _trimmed_fit(sample_m[1:], sample_r[1:])
-    gains = np.array([light_gain, chroma_gain, chroma_gain], np.float32)
-    return moving * gains + np.array(light_offset + chroma_offsets, np.float32)
+def fit_light(moving: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(3, 6) coefficients per channel of log(reference / moving) ~ quadratic(x, y): the smooth gain field (white
+    balance, exposure, a lamp from one side) that brings `moving`'s light onto `reference`'s. Both photos as shot
+    (not brightness-normalised): light acts on them as a gain per channel."""
+    terms = _grid_terms(mask.shape)
+    picked = np.flatnonzero(mask)[::LIGHT_STRIDE]
+    if picked.size < MIN_PIXELS:
+        return np.zeros((3, 6), np.float32)
+    ratio = np.log(reference.reshape(-1, 3)[picked] + LIGHT_EPS) - np.log(moving.reshape(-1, 3)[picked] + LIGHT_EPS)
+    return np.stack([_trimmed_fit(terms[picked], ratio[:, c], TRIM_KEEP) for c in range(3)])
 
 
-def _top_quarter_mean(values: np.ndarray) -> float:
-    """Mean of the largest quarter: a change over a quarter of a cell counts in full, grain does not."""
-    cut = int(0.75 * values.size)
-    return float(np.partition(values, cut)[cut:].mean())
+def apply_light(pixels: np.ndarray, light: np.ndarray) -> np.ndarray:
+    """`pixels` (float32 RGB) under the reference's light: each channel times its fitted gain field (smooth, so
+    evaluated on a coarse grid and resized)."""
+    height, width = pixels.shape[:2]
+    coarse = (max(2, height // GAIN_STEP), max(2, width // GAIN_STEP))
+    gains = np.exp(_grid_terms(coarse) @ light.T).reshape(*coarse, 3).astype(np.float32)
+    gains = cv2.resize(gains, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip((pixels + LIGHT_EPS) * gains - LIGHT_EPS, 0, 255)
 
 
 def _usable(reference: np.ndarray, warped: np.ndarray) -> np.ndarray:
@@ -162,93 +219,175 @@ def _usable(reference: np.ndarray, warped: np.ndarray) -> np.ndarray:
     return inner & (cv2.erode(unclipped, np.ones((5, 5), np.uint8)) > 0)
 
 
-def _gradient_energy(lightness: np.ndarray) -> np.ndarray:
+def _grey(pixels: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.clip(pixels, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+
+
+def _farneback(reference: np.ndarray, moving: np.ndarray) -> np.ndarray:
+    return cv2.calcOpticalFlowFarneback(
+        reference, moving, None, pyr_scale=0.5, levels=3, winsize=FLOW_WINDOW, iterations=3, poly_n=5,
+        poly_sigma=1.1, flags=cv2.OPTFLOW_FARNEBACK_GAUSSIAN,
+    )  # fmt: skip
+
+
+def dense_flow(moving: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flow with reference(x) ~ moving(x + flow(x)) (Farneback's polynomial expansion: smooth, no outliers
+    from flat skin), computed at half of REGION_SIZE, and its local part: the flow less a quadratic fitted
+    robustly over the overlap (what a smooth change of pose or posture explains), kept only where the flow back
+    agrees with it (elsewhere the flow followed nothing real). Outside the overlap today's photo is the
+    reference's, so no border pulls."""
+    filled = np.where(mask[:, :, None], moving, reference)
+    height, width = mask.shape
+    half = (width // 2, height // 2)
+    grey_r = cv2.resize(_grey(reference), half, interpolation=cv2.INTER_AREA)
+    grey_m = cv2.resize(_grey(filled), half, interpolation=cv2.INTER_AREA)
+    forward, backward = _farneback(grey_r, grey_m), _farneback(grey_m, grey_r)
+    # Forward then back should return to the start: the gap is how far the flow can be believed.
+    gap = np.linalg.norm(forward + follow_flow(backward, forward), axis=2)
+    consistent = cv2.resize((gap < FLOW_CONSISTENCY_PX).astype(np.uint8), (width, height)) > 0
+    flow = cv2.resize(forward, (width, height), interpolation=cv2.INTER_LINEAR) * 2.0
+    picked = np.flatnonzero(mask & consistent)[::LIGHT_STRIDE]
+    if picked.size < MIN_PIXELS:
+        return flow, np.zeros_like(flow)
+    terms = _grid_terms(mask.shape)
+    smooth = np.stack(
+        [terms @ _trimmed_fit(terms[picked], flow[:, :, k].ravel()[picked], FLOW_KEEP) for k in range(2)], axis=1
+    )
+    return flow, (flow - smooth.reshape(flow.shape)) * consistent[:, :, None]
+
+
+def follow_flow(pixels: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """`pixels` resampled along a flow: the value at x is taken from x + flow(x)."""
+    height, width = flow.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return cv2.remap(pixels, xs + flow[:, :, 0], ys + flow[:, :, 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _smoothed(evidence: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A map averaged over about EVIDENCE_SIGMA px, over the compared pixels only (normalised convolution)."""
+    weight = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), EVIDENCE_SIGMA)
+    total = cv2.GaussianBlur(np.where(mask, evidence, 0).astype(np.float32), (0, 0), EVIDENCE_SIGMA)
+    return total / np.maximum(weight, 1e-3)
+
+
+def _high(values: np.ndarray) -> float:
+    """The CELL_QUANTILE-th value of a cell's evidence (a partial sort)."""
+    index = int(CELL_QUANTILE * (values.size - 1))
+    return float(np.partition(values, index)[index])
+
+
+def _lab(pixels: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.clip(pixels, 0, 255).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+
+def _texture_energy(lightness: np.ndarray) -> np.ndarray:
     gx = cv2.Sobel(lightness, cv2.CV_32F, 1, 0)
     gy = cv2.Sobel(lightness, cv2.CV_32F, 0, 1)
     return cv2.GaussianBlur(np.hypot(gx, gy), (0, 0), TEXTURE_SIGMA)
 
 
-def compare(
-    moving: np.ndarray,
-    reference: np.ndarray,
-    alignment: Alignment,
-    moving_map: np.ndarray | None,
-    reference_cells: np.ndarray | None,
-) -> list[Cell]:
-    """Every cell of the reference frame: how much `moving` (aligned by `alignment`) differs there."""
+def register(
+    moving: np.ndarray, reference: np.ndarray, alignment: Alignment
+) -> tuple[np.ndarray, np.ndarray, Registered]:
+    """Both photos at REGION_SIZE and one blur, today's brought onto the reference (homography, light field, dense
+    flow): (aligned today, reference, how), float32 RGB."""
     small_m, factor_m = shrink(moving, REGION_SIZE)
     small_r, factor_r = shrink(reference, REGION_SIZE)
-    small_alignment = Alignment(
-        alignment.ok,
-        alignment.method,
-        alignment.inliers,
-        alignment.residual_px,
-        rescaled(alignment.matrix, factor_m, factor_r),
-    )
-    warped, mask = warp_to(small_m, small_alignment, small_r.shape[:2])
+    matrix = rescaled(alignment.matrix, factor_m, factor_r)
+    warped, mask = warp_to(small_m, Alignment(alignment.ok, alignment.method, 0, None, matrix), small_r.shape[:2])
     mask &= _usable(small_r, warped)
-    lab_r = _lab(small_r)
-    lab_m = _match_light(_lab(warped), lab_r, mask) if mask.sum() > MIN_PIXELS else _lab(warped)
-    delta_e = np.linalg.norm(lab_m - lab_r, axis=2)
-    energy_r, energy_m = _gradient_energy(lab_r[:, :, 0]), _gradient_energy(lab_m[:, :, 0])
-    texture = np.abs(energy_m - energy_r) / (energy_m + energy_r + TEXTURE_EPS)
+    blurred_m = cv2.GaussianBlur(warped.astype(np.float32), (0, 0), COMMON_BLUR_SIGMA)
+    blurred_r = cv2.GaussianBlur(small_r.astype(np.float32), (0, 0), COMMON_BLUR_SIGMA)
+    light = fit_light(blurred_m, blurred_r, mask)
+    lit = apply_light(blurred_m, light)
+    flow, local = dense_flow(lit, blurred_r, mask)
+    return follow_flow(lit, flow), blurred_r, Registered(matrix, light, flow, mask, local)
 
-    height, width = reference.shape[:2]
-    inverse = cv2.invertAffineTransform(alignment.matrix)
+
+def compare(moving: np.ndarray, reference: np.ndarray, alignment: Alignment) -> Comparison:
+    """Every cell of the reference frame: how much `moving` (registered from `alignment`) differs there. Both are
+    working copies as shot (not brightness-normalised); colour and shape are read at REGION_SIZE, texture at the
+    working size (skin's fine bumps and pits are a few px there). The model's evidence is added by with_semantic,
+    from the canonical copy this returns."""
+    aligned, base, registered = register(moving, reference, alignment)
+    mask = registered.mask
+    lab_m, lab_r = _lab(aligned), _lab(base)
+    edges = _texture_energy(lab_r[:, :, 0])
+    # Colour differs most at edges after any re-take (a fraction of a pixel of registration is a large difference
+    # there), least on flat skin: the difference is read against that expectation, so a soft change of flat skin
+    # counts in full and an edge's residue does not.
+    appearance = _smoothed(np.linalg.norm(lab_m - lab_r, axis=2) / (1.0 + edges / EDGE_SCALE), mask)
+    # The flow is measured only where there is texture to follow; on flat skin its local part is noise.
+    trust = np.clip(edges / FLOW_TEXTURE, 0.0, 1.0)
+    shape = _smoothed(np.linalg.norm(registered.local_flow, axis=2) * trust, mask)
+    brought = canonical(moving, reference, alignment, registered)
+    # Texture is read on the luma (a tenth of CIELAB's cost at the working size; its gradients are the same).
+    fine_m = cv2.GaussianBlur(_grey(brought).astype(np.float32), (0, 0), FINE_BLUR_SIGMA)
+    fine_r = cv2.GaussianBlur(_grey(reference).astype(np.float32), (0, 0), FINE_BLUR_SIGMA)
+    energy_m, energy_r = _texture_energy(fine_m), _texture_energy(fine_r)
+    fine_texture = np.abs(energy_m - energy_r) / (energy_m + energy_r + TEXTURE_EPS)
+    texture = _smoothed(cv2.resize(fine_texture, mask.shape[::-1], interpolation=cv2.INTER_AREA), mask)
+
     cells = []
     for row, col, box in cell_boxes():
-        x0, x1 = round(box[0] * small_r.shape[1]), round(box[2] * small_r.shape[1])
-        y0, y1 = round(box[1] * small_r.shape[0]), round(box[3] * small_r.shape[0])
+        x0, x1 = round(box[0] * mask.shape[1]), round(box[2] * mask.shape[1])
+        y0, y1 = round(box[1] * mask.shape[0]), round(box[3] * mask.shape[0])
         inside = mask[y0:y1, x0:x1]
         coverage = float(inside.mean()) if inside.size else 0.0
         if coverage < MIN_COVERAGE or inside.sum() < MIN_PIXELS:
-            cells.append(Cell(row, col, box, 0.0, 0.0, 0.0, None, coverage))
+            cells.append(Cell(row, col, box, 0.0, 0.0, 0.0, 0.0, None, coverage))
             continue
-        appearance = _top_quarter_mean(delta_e[y0:y1, x0:x1][inside])
-        texture_change = _top_quarter_mean(texture[y0:y1, x0:x1][inside])
-        semantic = None
-        if moving_map is not None and reference_cells is not None:
-            corners = np.array(
-                [
-                    [box[0] * width, box[1] * height],
-                    [box[2] * width, box[1] * height],
-                    [box[0] * width, box[3] * height],
-                    [box[2] * width, box[3] * height],
-                ]
-            )
-            mapped = corners @ inverse[:, :2].T + inverse[:, 2]
-            span = (*mapped.min(axis=0), *mapped.max(axis=0))
-            today = pool_cells(moving_map, moving.shape[:2], [span])[0]
-            earlier = reference_cells[row * GRID + col]
-            if today.any() and earlier.any():
-                semantic = float(max(0.0, 1.0 - today @ earlier))
-        beyond = max(0.0, texture_change / TEXTURE_SCALE - 1.0) + max(0.0, (semantic or 0.0) / SEMANTIC_SCALE - 1.0)
-        change = appearance + EVIDENCE_WEIGHT * beyond
-        cells.append(Cell(row, col, box, change, appearance, texture_change, semantic, coverage))
-    return cells
+        found = [_high(evidence[y0:y1, x0:x1][inside]) for evidence in (appearance, texture, shape)]
+        change = max(found[0] / APPEARANCE_NOISE, found[1] / TEXTURE_NOISE, found[2] / SHAPE_NOISE)
+        cells.append(Cell(row, col, box, change, *found, None, coverage))
+    return Comparison(cells, registered, brought)
+
+
+def with_semantic(
+    cells: list[Cell], canonical_map: np.ndarray, reference_cells: np.ndarray, frame: tuple
+) -> list[Cell]:
+    """The cells with the model's evidence added: the cosine distance, cell by cell, between the feature map of
+    today's photo brought onto the reference (frame and light: what the camera did is gone) and the reference's
+    own cell vectors, in units of its re-capture noise."""
+    today = own_cells(canonical_map, frame)
+    added = []
+    for cell in cells:
+        earlier = reference_cells[cell.row * GRID + cell.col]
+        if cell.coverage < MIN_COVERAGE or not (today[cell.row * GRID + cell.col].any() and earlier.any()):
+            added.append(cell)
+            continue
+        semantic = float(max(0.0, 1.0 - today[cell.row * GRID + cell.col] @ earlier))
+        added.append(replace(cell, semantic=semantic, change=max(cell.change, semantic / SEMANTIC_NOISE)))
+    return added
+
+
+def canonical(moving: np.ndarray, reference: np.ndarray, alignment: Alignment, registered: Registered) -> np.ndarray:
+    """Today's working copy as the reference's frame and light would show it (homography, light field and the
+    flow, from the region comparison), the reference's own pixels where today's photo does not reach: what the
+    model is given, so the whole-angle distance sees what changed, not how the photo was taken."""
+    height, width = reference.shape[:2]
+    warped, covered = warp_to(moving, alignment, (height, width))
+    lit = apply_light(warped.astype(np.float32), registered.light)
+    factor = width / registered.flow.shape[1]
+    flow = cv2.resize(registered.flow, (width, height), interpolation=cv2.INTER_LINEAR) * factor
+    moved = follow_flow(lit, flow)
+    return np.where(covered[:, :, None], np.clip(moved, 0, 255), reference).astype(np.uint8)
 
 
 @dataclass(frozen=True)
 class AnglePhoto:
-    """One photo of today's session as the region comparison needs it: its small copy and its feature map."""
+    """One photo of today's session as the region comparison needs it: its working copy as shot (not
+    brightness-normalised: light acts on it as a gain)."""
 
-    pixels: np.ndarray
-    feature_map: np.ndarray | None
+    working: np.ndarray
 
-    @classmethod
-    def of(cls, working: np.ndarray, feature_map: np.ndarray | None) -> "AnglePhoto":
-        """From the analysis's brightness-normalised working copy."""
-        return cls(shrink(working, REGION_SIZE)[0], feature_map)
-
-    def cells(self) -> np.ndarray | None:
-        """This photo's own cell vectors (what later sessions compare with)."""
-        return None if self.feature_map is None else own_cells(self.feature_map, self.pixels.shape[:2])
-
-    def stored(self) -> tuple[bytes | None, bytes]:
-        """What is kept for later sessions: the cell vectors (float16 bytes) and the small copy (as working copies
-        are kept)."""
-        cells = self.cells()
-        return (None if cells is None else cells.astype(np.float16).tobytes()), encode_working(self.pixels)
+    def stored(self, feature_map: np.ndarray | None) -> tuple[bytes | None, bytes]:
+        """What is kept for later sessions: the cell vectors pooled from the model's map of this photo as its
+        angle's vector was taken (float16 bytes), and a copy at REGION_SIZE (as working copies are kept), read
+        when the photo itself cannot be."""
+        cells = None if feature_map is None else own_cells(feature_map, self.working.shape[:2])
+        small = shrink(self.working, REGION_SIZE)[0]
+        return (None if cells is None else cells.astype(np.float16).tobytes()), encode_working(small)
 
 
 def decode_cells(data: bytes) -> np.ndarray:

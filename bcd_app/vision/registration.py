@@ -1,5 +1,6 @@
-"""Registration of one photo onto an earlier photo of the same angle: ORB features + RANSAC similarity,
-refined by ECC, so regions are compared where they really overlap."""
+"""Registration of one photo onto an earlier photo of the same angle: ORB features + RANSAC similarity, refined
+by ECC to a homography (a phone turned or tilted is a perspective change); ECC alone, coarse to fine, where the
+photos share too few features (smooth skin)."""
 
 from dataclasses import dataclass
 
@@ -8,7 +9,7 @@ import numpy as np
 
 # Registration runs on grey copies with this longer side (px): enough texture for features, cheap to match.
 REGISTRATION_SIZE = 128
-ORB_FEATURES = 250
+ORB_FEATURES = 400
 # Lowe's ratio test: a match must be clearly better than the second best.
 MATCH_RATIO = 0.8
 MIN_INLIERS = 12
@@ -17,15 +18,19 @@ RANSAC_THRESHOLD_PX = 3.0
 MAX_ROTATION_DEG = 15.0
 SCALE_RANGE = (0.8, 1.25)
 MAX_SHIFT_FRACTION = 0.2
-# ECC refinement: iterations and the convergence step, and the smoothing that widens its basin.
-ECC_ITERATIONS = 12
+# Perspective terms (per px of the reference's longer side) beyond this are not a phone tilted a little.
+MAX_PERSPECTIVE = 0.5
+# ECC refinement: iterations and the convergence step, and the smoothing that widens its basin; the fallback
+# starts at a quarter of the size.
+ECC_ITERATIONS = 15
 ECC_EPSILON = 1e-4
 ECC_GAUSS = 5
+ECC_COARSE_FACTOR = 0.5
 
 
 @dataclass(frozen=True)
 class Alignment:
-    """How today's photo maps onto the reference: a 2x3 similarity in reference working-image pixels."""
+    """How today's photo maps onto the reference: a 3x3 homography in reference working-image pixels."""
 
     ok: bool
     method: str
@@ -34,22 +39,28 @@ class Alignment:
     matrix: np.ndarray
 
     @property
+    def _similarity(self) -> np.ndarray:
+        """The homography's linear part at the origin, normalised."""
+        return self.matrix[:2, :2] / self.matrix[2, 2]
+
+    @property
     def scale(self) -> float:
-        """Isotropic scale of the map."""
-        return float(np.hypot(self.matrix[0, 0], self.matrix[1, 0]))
+        """Isotropic scale of the map (geometric mean of its two axes)."""
+        return float(np.sqrt(abs(np.linalg.det(self._similarity))))
 
     @property
     def rotation_deg(self) -> float:
         """Rotation of the map, degrees (counter-clockwise in image coordinates)."""
-        return float(np.degrees(np.arctan2(self.matrix[1, 0], self.matrix[0, 0])))
+        linear = self._similarity
+        return float(np.degrees(np.arctan2(linear[1, 0] - linear[0, 1], linear[0, 0] + linear[1, 1])))
 
     @property
     def shift(self) -> tuple[float, float]:
         """Translation of the map, px of the reference working image."""
-        return float(self.matrix[0, 2]), float(self.matrix[1, 2])
+        return float(self.matrix[0, 2] / self.matrix[2, 2]), float(self.matrix[1, 2] / self.matrix[2, 2])
 
 
-IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+IDENTITY = np.eye(3)
 
 
 def shrink(pixels: np.ndarray, size: int) -> tuple[np.ndarray, float]:
@@ -67,11 +78,12 @@ def _grey_small(pixels: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _features(grey: np.ndarray) -> tuple[list, np.ndarray | None]:
-    return cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=10).detectAndCompute(grey, None)
+    return cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=10, edgeThreshold=15).detectAndCompute(grey, None)
 
 
 def _feature_match(moving: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray | None, int, float | None]:
-    """Similarity from ORB matches with RANSAC, or None when the photos share too few features."""
+    """A similarity (as a 3x3 matrix) from ORB matches with RANSAC, or None when the photos share too few
+    features."""
     kp_m, des_m = _features(moving)
     kp_r, des_r = _features(reference)
     if des_m is None or des_r is None or len(kp_m) < MIN_INLIERS or len(kp_r) < MIN_INLIERS:
@@ -82,49 +94,78 @@ def _feature_match(moving: np.ndarray, reference: np.ndarray) -> tuple[np.ndarra
         return None, len(good), None
     src = np.float32([kp_m[m.queryIdx].pt for m in good])
     dst = np.float32([kp_r[m.trainIdx].pt for m in good])
-    matrix, mask = cv2.estimateAffinePartial2D(
+    # A similarity first (four unknowns: RANSAC rarely settles on a wrong one); ECC then refines it to the
+    # homography a turned or tilted phone gives.
+    similarity, mask = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_THRESHOLD_PX, maxIters=2000, refineIters=20
     )
-    if matrix is None:
+    if similarity is None:
         return None, 0, None
+    matrix = np.vstack([similarity, [0.0, 0.0, 1.0]])
     inliers = mask.ravel().astype(bool)
     if inliers.sum() < MIN_INLIERS:
         return None, int(inliers.sum()), None
-    projected = src[inliers] @ matrix[:, :2].T + matrix[:, 2]
+    projected = cv2.perspectiveTransform(src[inliers][None], matrix)[0]
     residual = float(np.median(np.linalg.norm(projected - dst[inliers], axis=1)))
     return matrix, int(inliers.sum()), residual
 
 
 def _ecc(moving: np.ndarray, reference: np.ndarray, start: np.ndarray) -> np.ndarray | None:
-    """Refine a map by maximising the enhanced correlation coefficient (Evangelidis & Psarakis 2008)."""
-    warp = start.astype(np.float32)
+    """Refine a moving -> reference homography by maximising the enhanced correlation coefficient (Evangelidis &
+    Psarakis 2008); None when it does not converge."""
+    # findTransformECC maps reference -> moving.
+    warp = np.linalg.inv(start).astype(np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, ECC_EPSILON)
     try:
         _, warp = cv2.findTransformECC(
-            reference.astype(np.float32), moving.astype(np.float32), warp, cv2.MOTION_AFFINE, criteria, None, ECC_GAUSS
+            reference.astype(np.float32),
+            moving.astype(np.float32),
+            warp,
+            cv2.MOTION_HOMOGRAPHY,
+            criteria,
+            None,
+            ECC_GAUSS,
         )
     except cv2.error:
         return None
-    # findTransformECC maps reference -> moving; we keep moving -> reference.
-    return cv2.invertAffineTransform(warp)
+    return np.linalg.inv(warp.astype(np.float64))
+
+
+def _scaled(matrix: np.ndarray, factor: float) -> np.ndarray:
+    """A homography between two images expressed between copies of both resized by `factor`."""
+    scale = np.diag([factor, factor, 1.0])
+    return scale @ matrix @ np.linalg.inv(scale)
+
+
+def _ecc_coarse_to_fine(moving: np.ndarray, reference: np.ndarray, start: np.ndarray) -> np.ndarray | None:
+    """ECC from `start`, first on half-size copies (a wider basin for a turned phone), then at full size."""
+    half_m = cv2.resize(moving, None, fx=ECC_COARSE_FACTOR, fy=ECC_COARSE_FACTOR, interpolation=cv2.INTER_AREA)
+    half_r = cv2.resize(reference, None, fx=ECC_COARSE_FACTOR, fy=ECC_COARSE_FACTOR, interpolation=cv2.INTER_AREA)
+    coarse = _ecc(half_m, half_r, _scaled(start, ECC_COARSE_FACTOR))
+    if coarse is None:
+        return None
+    return _ecc(moving, reference, _scaled(coarse, 1 / ECC_COARSE_FACTOR))
 
 
 def _plausible(matrix: np.ndarray, shape: tuple[int, int]) -> bool:
     candidate = Alignment(True, "", 0, None, matrix)
-    shift_limit = MAX_SHIFT_FRACTION * max(shape)
+    longest = max(shape)
+    perspective = float(np.hypot(matrix[2, 0], matrix[2, 1]) / abs(matrix[2, 2]) * longest)
     return (
         SCALE_RANGE[0] <= candidate.scale <= SCALE_RANGE[1]
         and abs(candidate.rotation_deg) <= MAX_ROTATION_DEG
-        and max(abs(v) for v in candidate.shift) <= shift_limit
+        and max(abs(v) for v in candidate.shift) <= MAX_SHIFT_FRACTION * longest
+        and perspective <= MAX_PERSPECTIVE
     )
 
 
 def rescaled(matrix: np.ndarray, moving_factor: float, reference_factor: float) -> np.ndarray:
     """A map between two images expressed between copies of them resized by these factors."""
-    out = matrix.astype(np.float64).copy()
-    out[:, :2] *= reference_factor / moving_factor
-    out[:, 2] *= reference_factor
-    return out
+    return (
+        np.diag([reference_factor, reference_factor, 1.0])
+        @ matrix
+        @ np.diag([1 / moving_factor, 1 / moving_factor, 1.0])
+    )
 
 
 def align(moving: np.ndarray, reference: np.ndarray) -> Alignment:
@@ -136,11 +177,11 @@ def align(moving: np.ndarray, reference: np.ndarray) -> Alignment:
     method = "orb+ransac"
     if found is None:
         method = "ecc"
-        # Same-size copies only: ECC compares pixel grids.
-        start = np.float32([[factor_r / factor_m, 0, 0], [0, factor_r / factor_m, 0]])
-        found = None if small_m.std() < 1.0 or small_r.std() < 1.0 else _ecc(small_m, small_r, start)
+        # Same-size copies: ECC compares pixel grids; a featureless pair stays unaligned.
+        start = np.diag([factor_r / factor_m, factor_r / factor_m, 1.0])
+        found = None if small_m.std() < 1.0 or small_r.std() < 1.0 else _ecc_coarse_to_fine(small_m, small_r, start)
     else:
-        refined = _ecc(small_m, small_r, cv2.invertAffineTransform(found))
+        refined = _ecc(small_m, small_r, found)
         if refined is not None and _plausible(refined, small_r.shape):
             found, method = refined, "orb+ransac+ecc"
     if found is None or not _plausible(found, small_r.shape):
@@ -152,10 +193,36 @@ def align(moving: np.ndarray, reference: np.ndarray) -> Alignment:
 def warp_to(moving: np.ndarray, alignment: Alignment, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """`moving` resampled into the reference frame, and the mask of reference pixels it covers."""
     height, width = shape
-    warped = cv2.warpAffine(moving, alignment.matrix, (width, height), flags=cv2.INTER_LINEAR)
-    coverage = cv2.warpAffine(
+    warped = cv2.warpPerspective(moving, alignment.matrix, (width, height), flags=cv2.INTER_LINEAR)
+    coverage = cv2.warpPerspective(
         np.full(moving.shape[:2], 255, np.uint8), alignment.matrix, (width, height), flags=cv2.INTER_NEAREST
     )
     # Stay a few pixels inside the covered area: interpolation blends the border with black.
     mask = cv2.erode(coverage, np.ones((5, 5), np.uint8)) > 0
     return warped, mask
+
+
+@dataclass(frozen=True)
+class Pose:
+    """How a new photo sits against the earlier one of its angle: the turn and scale that map it back, where its
+    frame's centre lands (fractions of the earlier frame, from its centre), and how much of the earlier frame it
+    covers."""
+
+    ok: bool
+    rotation_deg: float
+    scale: float
+    shift: tuple[float, float]
+    overlap: float
+
+
+def pose(alignment: Alignment, moving_shape: tuple[int, int], reference_shape: tuple[int, int]) -> Pose:
+    """The pose of a registered photo (`alignment` maps the moving frame onto the reference's; the scale is read
+    between the frames as if both had the same size, so a smaller copy of the reference changes nothing)."""
+    height, width = reference_shape
+    centre = np.float32([[[moving_shape[1] / 2, moving_shape[0] / 2]]])
+    landed = cv2.perspectiveTransform(centre, alignment.matrix)[0, 0]
+    shift = (float(landed[0] / width - 0.5), float(landed[1] / height - 0.5))
+    _, covered = warp_to(np.zeros(moving_shape[:2], np.uint8), alignment, reference_shape)
+    overlap = float(covered.mean()) if alignment.ok else 0.0
+    relative = alignment.scale * max(moving_shape[:2]) / max(reference_shape[:2])
+    return Pose(alignment.ok, alignment.rotation_deg, relative, shift, overlap)

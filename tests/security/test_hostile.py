@@ -14,7 +14,13 @@ from bcd_app.db import db
 from tests.helpers import completed_session, create_session, data_of, upload
 
 ID_PARAMS = {"session_id", "image_id", "current_id", "previous_id"}
-PUBLIC_ENDPOINTS = {"api.auth.register", "api.auth.login", "api.media.image_file", "api.media.signed_region_map"}
+PUBLIC_ENDPOINTS = {
+    "api.auth.register",
+    "api.auth.login",
+    "api.media.image_file",
+    "api.media.signed_region_map",
+    "api.media.capture_guide_file",
+}
 
 
 def _id_routes(app):
