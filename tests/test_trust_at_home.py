@@ -100,3 +100,23 @@ def test_the_pose_of_a_turned_upload_is_reported_within_a_degree(client, auth, p
             assert pose["hint"].startswith("Turn the phone slightly") and pose["hint"] in data_of(answer)["hints"]
     first = upload(client, headers, create_session(client, headers), photo_data.encode(picture), "up")
     assert data_of(first)["pose"] is None
+
+
+@pytest.mark.slow
+def test_a_new_spot_says_since_your_last_session_then_since_your_baseline(client, auth, photos):
+    headers = auth.register()
+    scenes = {angle: _phone(photos[name]) for angle, name in SCENES.items()}
+    height, width = scenes["front"].shape[:2]
+    box = (int(0.62 * width), int(0.2 * height), int(0.74 * width), int(0.32 * height))
+    spotted = {**scenes, "front": photo_data.dark_spot(scenes["front"], box)}
+    _analysed(client, headers, scenes)
+    _analysed(client, headers, scenes)
+    new = _analysed(client, headers, spotted)
+    regions_now = new["session_analysis"]["per_angle"][0]["regions"]
+    flagged = [region for region in regions_now if region["exceeds_noise_floor"]]
+    assert flagged and {region["reference"] for region in flagged} == {"previous"}
+    assert any("since your last session" in sentence for sentence in new["localized_insights"])
+    again = _analysed(client, headers, spotted)
+    still = [r for r in again["session_analysis"]["per_angle"][0]["regions"] if r["exceeds_noise_floor"]]
+    assert still and {region["reference"] for region in still} == {"baseline"}
+    assert all("since your baseline" in sentence for sentence in again["localized_insights"])

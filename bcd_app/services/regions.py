@@ -1,6 +1,7 @@
-"""Where an angle changed: today's best photo of each angle is registered onto the baseline's and the previous
-session's, compared cell by cell, weighed against the user's own noise floor there, and recorded; the photo
-brought onto the baseline is what the whole-angle distance is measured on."""
+"""Where an angle changed: today's best photo of each angle is registered onto the baseline's, compared cell by
+cell, weighed against the user's own noise floor there, told apart by since when (the previous session's cells
+against the same baseline), and recorded; the photo brought onto the baseline is what the whole-angle distance is
+measured on."""
 
 import logging
 import uuid
@@ -101,10 +102,10 @@ def analyse_regions(
     previous_ids: dict[str, uuid.UUID],
     model_version: str,
 ) -> dict[str, AngleFound]:
-    """Compare each angle's best photo (first in its list) with the baseline's and, when it is another session,
-    the previous session's, cell by cell, and record every cell change; two photos of one angle also give a
-    within-session sample of the noise. A cell above its floor against the previous session differs since the
-    last session; one above it against the baseline only, since the baseline."""
+    """Compare each angle's best photo (first in its list) with the baseline's, cell by cell, and record every cell
+    change; two photos of one angle also give a within-session sample of the noise. A cell above its floor that
+    was not above it in the previous session (another session than the baseline, compared with the same baseline
+    in the same frame) differs since the last session; one that was, since the baseline."""
     angles = sorted(photos)
     samples = store.samples(user_id, session_id, angles, FLOOR_SAMPLES)
     rows: list[RegionChange] = []
@@ -127,34 +128,29 @@ def analyse_regions(
 
     found: dict[str, AngleFound] = {}
     baselines = {} if baseline_id is None else _references(baseline_id, model_version, angles)
+    earlier: dict[uuid.UUID, set] = {}
     for angle, reference in baselines.items():
         today = photos[angle][0]
         alignment, against_baseline = _against(today, reference)
         baseline_cells, canonical = _brought(alignment, against_baseline, reference)
         previous_id = previous_ids.get(angle)
-        previous = None
+        was_above = None
         if previous_id is not None and previous_id != baseline_id:
-            earlier = _references(previous_id, model_version, [angle]).get(angle)
-            previous = None if earlier is None else _against(today, earlier)[1].cells
+            was_above = earlier.setdefault(previous_id, store.exceeded(previous_id))
         reports = []
-        for index, cell in enumerate(baseline_cells):
+        for cell in baseline_cells:
             floor = noise_floor(samples.get((angle, cell.row, cell.col), []))
             # An unregistered view is compared unaligned: its cells cannot tell a change from the pose, so none
             # is flagged (and none teaches the floor); the result says the view was taken from another position.
             exceeds = alignment.ok and cell.change > floor
             if alignment.ok:
                 record(angle, store.BASELINE, cell, exceeds)
-            chosen, reference_name = cell, store.BASELINE
-            if previous is not None and alignment.ok:
-                since_last = previous[index]
-                record(angle, store.PREVIOUS, since_last, since_last.change > floor)
-                if since_last.change > floor:
-                    chosen, reference_name, exceeds = since_last, store.PREVIOUS, True
+            since_last = exceeds and was_above is not None and (angle, cell.row, cell.col) not in was_above
             reports.append(
                 RegionReport(
                     row=cell.row, col=cell.col, bbox=tuple(round(v, 4) for v in cell.bbox),
-                    change=round(chosen.change, 4), noise_floor=round(floor, 4), exceeds_noise_floor=exceeds,
-                    reference=reference_name,
+                    change=round(cell.change, 4), noise_floor=round(floor, 4), exceeds_noise_floor=exceeds,
+                    reference="previous" if since_last else "baseline",
                 )
             )  # fmt: skip
         regions = AngleRegions(alignment_report(alignment, reference.pixels.shape[:2]), reports)

@@ -3,14 +3,14 @@ learns from)."""
 
 import uuid
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 
 from ..db import db
 from ..models import RegionChange
 
-# What a recorded cell change was measured against: the baseline, the previous session, or another photo of the
-# same angle in the same session.
-BASELINE, PREVIOUS, WITHIN = "baseline", "previous", "within"
+# What a recorded cell change was measured against: the baseline, or another photo of the same angle in the same
+# session.
+BASELINE, WITHIN = "baseline", "within"
 _REFERENCES_SQL = text(
     """
     SELECT e.angle, e.cells, e.region_copy
@@ -49,6 +49,16 @@ def samples(user_id: uuid.UUID, session_id: uuid.UUID, angles: list[str], keep: 
     for angle, row, col, change in rows:
         samples.setdefault((angle, row, col), []).append(change)
     return samples
+
+
+def exceeded(session_id: uuid.UUID) -> set[tuple[str, int, int]]:
+    """(angle, row, col) of the cells that were above their floor against the baseline in a session."""
+    rows = db.session.execute(
+        select(RegionChange.angle, RegionChange.row, RegionChange.col).where(
+            RegionChange.session_id == session_id, RegionChange.reference == BASELINE, RegionChange.exceeds
+        )
+    )
+    return {tuple(row) for row in rows}
 
 
 def replace(session_id: uuid.UUID, rows: list[RegionChange]) -> None:
