@@ -39,10 +39,10 @@ class AnalysisSettings:
 
 @dataclass(frozen=True)
 class Embedded:
-    """The model's output for the photos the symmetry reads (each of the left and right views' best photo, as
-    taken), and per angle the index of its best photo (the one compared and kept)."""
+    """Each photo's model output as taken (kept per model version: the symmetry reads the left and right views'),
+    and per angle the index of its best photo (the one compared and kept)."""
 
-    outputs: dict[int, Features]
+    outputs: list[Features]
     best: dict[str, int]
 
 
@@ -86,15 +86,13 @@ def _measured(image: Photo, settings: AnalysisSettings) -> tuple[ImageQuality, n
 
 
 def _embed(photos: list[Photo], normalised: list[np.ndarray], best: dict[str, int], version: str) -> Embedded:
-    """The left and right views' best photos' model output: kept since their upload, or computed now and kept."""
-    wanted = [best[angle] for angle in MIRROR_PAIR if angle in best]
-    kept: dict[uuid.UUID, Features] = kept_features.stored([photos[i].id for i in wanted], version)
-    for index in wanted:
-        image = photos[index]
+    """Every photo's model output: kept since its upload, or computed now and kept."""
+    kept: dict[uuid.UUID, Features] = kept_features.stored([image.id for image in photos], version)
+    for image, pixels in zip(photos, normalised, strict=True):
         if image.id not in kept:
-            kept[image.id] = compute(normalised[index], image.angle)
+            kept[image.id] = compute(pixels, image.angle)
             kept_features.keep(image.id, version, kept[image.id])
-    return Embedded({index: kept[photos[index].id] for index in wanted}, best)
+    return Embedded([kept[image.id] for image in photos], best)
 
 
 def _symmetry(embedded: Embedded) -> float | None:
