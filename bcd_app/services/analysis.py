@@ -37,15 +37,6 @@ class AnalysisSettings:
     regions: bool = True
 
 
-@dataclass(frozen=True)
-class Embedded:
-    """Each photo's model output as taken (kept per model version: the symmetry reads the left and right views'),
-    and per angle the index of its best photo (the one compared and kept)."""
-
-    outputs: list[Features]
-    best: dict[str, int]
-
-
 def _no_progress(done: int, total: int, stage: str) -> None:
     """Default progress sink."""
 
@@ -85,33 +76,32 @@ def _measured(image: Photo, settings: AnalysisSettings) -> tuple[ImageQuality, n
     return measured, preprocessing.fit_long_side(loaded.pixels), normalised.pixels
 
 
-def _embed(photos: list[Photo], normalised: list[np.ndarray], best: dict[str, int], version: str) -> Embedded:
-    """Every photo's model output: kept since its upload, or computed now and kept."""
+def _embed(photos: list[Photo], normalised: list[np.ndarray], version: str) -> list[Features]:
+    """Every photo's model output as taken: kept since its upload, or computed now and kept."""
     kept: dict[uuid.UUID, Features] = kept_features.stored([image.id for image in photos], version)
     for image, pixels in zip(photos, normalised, strict=True):
         if image.id not in kept:
             kept[image.id] = compute(pixels, image.angle)
             kept_features.keep(image.id, version, kept[image.id])
-    return Embedded([kept[image.id] for image in photos], best)
+    return [kept[image.id] for image in photos]
 
 
-def _symmetry(embedded: Embedded) -> float | None:
+def _symmetry(outputs: list[Features], best: dict[str, int]) -> float | None:
     """Cosine distance of the left view to the mirrored right view (each angle's best photo, as taken), in
     [0, 1]; 0 = mirror images."""
     left, right = MIRROR_PAIR
-    if left not in embedded.best or right not in embedded.best:
+    if left not in best or right not in best:
         return None
-    mirrored = embedded.outputs[embedded.best[right]].mirrored
-    distance = cosine_distance(embedded.outputs[embedded.best[left]].vector, mirrored)
+    distance = cosine_distance(outputs[best[left]].vector, outputs[best[right]].mirrored)
     return rounded(float(np.clip(distance, 0.0, 1.0)))
 
 
-def _compared(embedded: Embedded, prepared: Prepared, found: dict[str, regions.AngleFound]) -> dict[str, Features]:
+def _compared(best: dict[str, int], prepared: Prepared, found: dict[str, regions.AngleFound]) -> dict[str, Features]:
     """angle -> the model's output the comparison layers and later sessions use: its best photo brought onto the
     baseline (frame and light) where it could be registered, so a re-taken photo reads as what changed; its
     best photo as taken otherwise (the baseline itself, a first session, an unregistered view)."""
     compared = {}
-    for angle, index in embedded.best.items():
+    for angle, index in best.items():
         brought = found.get(angle)
         if brought is not None and brought.canonical is not None:
             compared[angle] = brought.canonical
@@ -176,8 +166,9 @@ def analyze_session(
         by_angle.setdefault(image.angle, []).append(index)
     # Each angle's photos, best first: the best one is compared region by region and keeps the cells.
     ranked = {angle: sorted(idx, key=lambda i: -qualities[i].image_quality_score) for angle, idx in by_angle.items()}
+    best = {angle: idx[0] for angle, idx in ranked.items()}
     model = embedder.info()
-    embedded = _embed(photos, prepared.normalised, {angle: idx[0] for angle, idx in ranked.items()}, model.version)
+    outputs = _embed(photos, prepared.normalised, model.version)
     shots = {angle: [AnglePhoto(prepared.workings[i]) for i in idx] for angle, idx in ranked.items()}
 
     progress(len(photos), len(photos), "comparing")
@@ -191,7 +182,7 @@ def analyze_session(
         found_regions = regions.analyse_regions(
             session.id, session.user_id, shots, reference_id, previous_ids, model.version
         )
-    compared = _compared(embedded, prepared, found_regions)
+    compared = _compared(best, prepared, found_regions)
     kept = {angle: shots[angle][0].stored(output.feature_map) for angle, output in compared.items()}
     lifetime = _replace_vectors(ref, {angle: output.vector for angle, output in compared.items()}, kept, model)
     baseline_id = baseline_id or session_rows.baseline_id(session.user_id, model.version)
@@ -205,7 +196,7 @@ def analyze_session(
             by_angle=by_angle,
             distances=distances,
             overall=overall,
-            symmetry=_symmetry(embedded),
+            symmetry=_symmetry(outputs, best),
             regions={angle: angle_found.regions for angle, angle_found in found_regions.items()},
             baseline=_baseline_used(baseline_id, session.id),
             history=results.history(session.user_id, session.created_at),

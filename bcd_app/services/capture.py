@@ -23,34 +23,40 @@ class FoundPose:
     hint: str | None
 
 
-def _baseline_of(user_id: uuid.UUID, angle: str, current: uuid.UUID | None = None) -> uuid.UUID | None:
-    """The user's baseline session when it has this angle (and is not `current`)."""
+@dataclass(frozen=True)
+class _Baseline:
+    """The user's baseline session for an angle, and the small copy of its best photo kept with its vectors."""
+
+    session_id: uuid.UUID
+    region_copy: bytes | None
+
+
+def _baseline_of(user_id: uuid.UUID, angle: str, current: uuid.UUID | None = None) -> _Baseline | None:
+    """The user's baseline session when it has this angle (and is not `current`), read in one look at its row."""
     version = embedder.info().version
     baseline_id = session_rows.baseline_id(user_id, version)
-    if baseline_id is None or baseline_id == current or not regions.references(baseline_id, version, [angle]):
+    if baseline_id is None or baseline_id == current:
         return None
-    return baseline_id
+    kept = regions.references(baseline_id, version, [angle])
+    return _Baseline(baseline_id, kept[0][2]) if kept else None
 
 
 def upload_pose(user_id: uuid.UUID, session_id: uuid.UUID, angle: str, working: np.ndarray) -> FoundPose | None:
     """The pose of an upload's working copy against the baseline's kept copy of its angle; None without one."""
-    baseline_id = _baseline_of(user_id, angle, session_id)
-    if baseline_id is None:
+    baseline = _baseline_of(user_id, angle, session_id)
+    if baseline is None or baseline.region_copy is None:
         return None
-    (_, _, region_copy), *_ = regions.references(baseline_id, embedder.info().version, [angle])
-    if region_copy is None:
-        return None
-    reference = preprocessing.decode_working(region_copy)
+    reference = preprocessing.decode_working(baseline.region_copy)
     found = registration.pose(registration.align(working, reference), working.shape[:2], reference.shape[:2])
     return FoundPose(found, retake_hint(found))
 
 
 def guide_session(user_id: uuid.UUID, angle: str) -> uuid.UUID:
     """The baseline session the caller's capture guide of `angle` is drawn from; NotFound without one."""
-    baseline_id = _baseline_of(user_id, angle)
-    if baseline_id is None:
+    baseline = _baseline_of(user_id, angle)
+    if baseline is None:
         raise NotFound("No capture guide for this view yet: it comes from your baseline session.")
-    return baseline_id
+    return baseline.session_id
 
 
 def guide_png(user_id: uuid.UUID, angle: str) -> bytes:

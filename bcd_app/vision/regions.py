@@ -178,10 +178,8 @@ def _trimmed_fit(terms: np.ndarray, target: np.ndarray, keep_share: float) -> np
         kept = terms[keep]
         coefficients = np.linalg.solve(kept.T @ kept + 1e-9 * np.eye(terms.shape[1]), kept.T @ target[keep])
         residual = np.abs(terms @ coefficients - target)
-        keep = (
-            residual
-            <= np.partition(residual, int(keep_share * (residual.size - 1)))[int(keep_share * (residual.size - 1))]
-        )
+        cut = int(keep_share * (residual.size - 1))
+        keep = residual <= np.partition(residual, cut)[cut]
     return coefficients.astype(np.float32)
 
 
