@@ -62,8 +62,10 @@ class Config:
     # Flask-Limiter storage for burst limits ("memory://" or a redis:// URI).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
-    # Burst limits (approximate, per process).
+    # Burst limits (approximate, per process). Logins get a wide one, only against the password hash's CPU cost:
+    # a carrier's NAT puts thousands of phones behind one address, and the exact failure counts guard the passwords.
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "20 per minute")
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "300 per minute")
     UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "60 per minute")
     # Exact analyses per user per rolling 24 h, counted in PostgreSQL.
     ANALYSIS_DAILY_QUOTA = _int("ANALYSIS_DAILY_QUOTA", 20)

@@ -135,7 +135,7 @@ def test_sigterm_stops_claiming_and_leaves_no_job_running(fresh_db, upload_dir, 
     assert _count(live_app, "SELECT max(attempts) FROM analysis_jobs") == 1
 
 
-def test_login_limit_is_exact_across_four_workers(fresh_db, upload_dir):
+def test_login_limits_are_exact_across_four_workers(fresh_db, upload_dir):
     url, _ = fresh_db
     server = LiveServer(url, upload_dir, workers=4).start()
     try:
@@ -152,5 +152,15 @@ def test_login_limit_is_exact_across_four_workers(fresh_db, upload_dir):
         assert codes.count(401) == 5 and codes.count(429) == 95, codes
         right = api.call("POST", "/api/auth/login", json={"email": "brute@example.com", "password": "live-pass-123"})
         assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+
+        # The address has 5 failures (the refused attempts are none): 15 more wrong logins for other emails
+        # get their 401, no more, however the workers interleave.
+        def spray(i: int) -> int:
+            body = {"email": f"someone-{i}@example.com", "password": "wrong-guess-0"}
+            return Api(server.url).call("POST", "/api/auth/login", json=body).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            codes = list(pool.map(spray, range(40)))
+        assert codes.count(401) == 15 and codes.count(429) == 25, codes
     finally:
         server.stop()

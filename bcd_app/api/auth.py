@@ -19,6 +19,10 @@ def _auth_limit() -> str:
     return config("AUTH_RATE_LIMIT")
 
 
+def _login_limit() -> str:
+    return config("LOGIN_RATE_LIMIT")
+
+
 @bp.post("/register")
 @public
 @limiter.limit(_auth_limit)
@@ -30,7 +34,7 @@ def register(json: Credentials):
 
 @bp.post("/login")
 @public
-@limiter.limit(_auth_limit)
+@limiter.limit(_login_limit)
 @spec.validate(resp=Response(HTTP_200=Ok[TokenOut], HTTP_401=ErrorBody, HTTP_429=ErrorBody), tags=TAGS, security={})
 def login(json: Credentials):
     """Exchange email and password for a token."""

@@ -26,8 +26,10 @@ MIN_PASSWORD_SCORE = 2
 EMAIL_IN_PASSWORD_MIN = 3
 # Computed once so an unknown email costs as much as a wrong password (no timing oracle).
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
-# Login attempts per window, per account and per address (OWASP ASVS 2.2.1); counted in PostgreSQL
-# before the password is checked, so every worker and server sees the same count.
+# Login limits per window (OWASP ASVS 2.2.1), counted in PostgreSQL before the password is checked, so every
+# worker and server sees the same count: an account's attempts, and an address's *failed* attempts. Only
+# failures count against an address, because thousands of phones share one behind a carrier's NAT (CGNAT), and a
+# clinic's or a university's network: their good logins must never lock each other out.
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_ATTEMPTS = {"account": 5, "address": 20}
 
@@ -97,13 +99,21 @@ def _throttle_key(secret: str, kind: str, value: str) -> str:
 
 
 def _count_attempt(secret: str, email: str, address: str) -> None:
-    """Count this login attempt against the account and the address; 429 past either one's limit."""
+    """Count this login attempt against the account and reserve a failure of the address; 429 past either one's
+    limit.
+
+    The address's count is taken before the password is checked and given back on success: counting only after a
+    failure would let every worker check one more password at a full count, so the limit would not be exact.
+    """
     store.forget_old_attempts(LOGIN_WINDOW.total_seconds())
     refused = []
     for kind, value in (("account", email), ("address", address)):
         row = store.count_attempt(_throttle_key(secret, kind, value), LOGIN_WINDOW.total_seconds())
         if row.attempts > LOGIN_ATTEMPTS[kind]:
             refused.append(row.retry_after)
+    if refused:
+        # A refused attempt checked no password: it is no failure of the address.
+        store.give_back_attempt(_throttle_key(secret, "address", address))
     db.session.commit()
     if refused:
         wait = max(refused)
@@ -123,8 +133,9 @@ def login(email: str, password: str, ttl_hours: int, *, secret: str, address: st
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
     if not check_password_hash(user.password_hash, password):
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
-    # A good password clears the account's count (the address keeps its own).
+    # A good password clears the account's count and gives back the address's reserved failure.
     store.clear_attempts(_throttle_key(secret, "account", email))
+    store.give_back_attempt(_throttle_key(secret, "address", address_key))
     issued = _issue_token(user, ttl_hours)
     db.session.commit()
     return issued

@@ -85,3 +85,10 @@ def count_attempt(key: str, window_seconds: float) -> Row:
 def clear_attempts(key: str) -> None:
     """Forget the attempts counted under `key`."""
     db.session.execute(text("DELETE FROM login_throttle WHERE key = :key"), {"key": key})
+
+
+def give_back_attempt(key: str) -> None:
+    """Take back one attempt counted under `key` (a login that turned out good)."""
+    db.session.execute(
+        text("UPDATE login_throttle SET attempts = greatest(attempts - 1, 0) WHERE key = :key"), {"key": key}
+    )

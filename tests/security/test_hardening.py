@@ -11,8 +11,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
+from bcd_app import create_app
 from bcd_app.db import db
 from tests import photo_data
+from tests.conftest import make_config
 from tests.helpers import completed_session, create_session, data_of, upload, wait_until
 from tests.photo_data import SCENES
 
@@ -128,6 +130,38 @@ def test_login_limit_per_address(client):
         "/api/auth/login", json={"email": "nobody-0@example.com", "password": "guess-word-1"}
     ).status_code
     assert elsewhere == 401
+
+
+def test_good_logins_behind_one_shared_address_never_lock_it(app, migrated, upload_dir):
+    """A carrier's NAT: 60 people log in from one address within a minute among 20 typos, with the production
+    burst limits on; only failures count, and the 21st wrong password is refused (`app` empties the tables)."""
+    limited = create_app(make_config(migrated, upload_dir, RATELIMIT_ENABLED=True))
+    client = limited.test_client()
+    shared = {"REMOTE_ADDR": "100.64.0.1"}
+    for i in range(60):
+        body = {"email": f"phone-{i}@example.com", "password": "correct-horse-9"}
+        assert (
+            client.post("/api/auth/register", json=body, environ_base={"REMOTE_ADDR": f"10.0.{i}.1"}).status_code == 201
+        )
+    codes = {"good": [], "typo": []}
+    for i in range(60):
+        good = {"email": f"phone-{i}@example.com", "password": "correct-horse-9"}
+        codes["good"].append(client.post("/api/auth/login", json=good, environ_base=shared).status_code)
+        if i % 3 == 2:
+            typo = {"email": f"phone-{i}@example.com", "password": f"correct-horse-{i}x"}
+            codes["typo"].append(client.post("/api/auth/login", json=typo, environ_base=shared).status_code)
+    assert codes == {"good": [200] * 60, "typo": [401] * 20}
+    wrong = client.post(
+        "/api/auth/login", json={"email": "phone-1@example.com", "password": "nope-nope-1"}, environ_base=shared
+    )
+    assert wrong.status_code == 429 and wrong.get_json()["error"]["code"] == "too_many_attempts"
+    # A locked account's refused attempts are no failures of their address: its neighbours still log in.
+    other = {"REMOTE_ADDR": "100.64.0.2"}
+    for i in range(30):
+        guess = {"email": "phone-2@example.com", "password": f"guess-{i}-x"}
+        client.post("/api/auth/login", json=guess, environ_base=other)
+    neighbour = {"email": "phone-3@example.com", "password": "correct-horse-9"}
+    assert client.post("/api/auth/login", json=neighbour, environ_base=other).status_code == 200
 
 
 @pytest.mark.slow
