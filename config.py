@@ -66,6 +66,10 @@ class Config:
     # a carrier's NAT puts thousands of phones behind one address, and the exact failure counts guard the passwords.
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "20 per minute")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "300 per minute")
+    # Public links (calendar feeds, share links), per address: a phone's calendar refreshes a few times an hour.
+    PUBLIC_LINK_RATE_LIMIT = os.environ.get("PUBLIC_LINK_RATE_LIMIT", "60 per minute")
+    # Analysis needs the person's consent to the processing of her health data (the production default).
+    CONSENT_REQUIRED = os.environ.get("CONSENT_REQUIRED", "0") == "1"
     UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "60 per minute")
     # Exact analyses per user per rolling 24 h, counted in PostgreSQL.
     ANALYSIS_DAILY_QUOTA = _int("ANALYSIS_DAILY_QUOTA", 20)
@@ -116,6 +120,7 @@ class ProductionConfig(Config):
     """Production: refuses to start on unsafe or missing settings."""
 
     LOG_JSON = os.environ.get("LOG_JSON", "1") == "1"
+    CONSENT_REQUIRED = os.environ.get("CONSENT_REQUIRED", "1") == "1"
 
     @classmethod
     def validate(cls) -> None:

@@ -63,6 +63,15 @@ ACTIVE_JOB_STATES = (JobStatus.QUEUED, JobStatus.RUNNING)
 WORKER_LOST = "worker_lost"
 
 
+class AnalysisStage(StrEnum):
+    """The stages an analysis reports as it goes (analyze-status's `stage`, the stage-duration metric)."""
+
+    PREPROCESSING = "preprocessing"
+    EMBEDDING = "embedding"
+    COMPARING = "comparing"
+    REGIONS = "regions"
+
+
 class JobKind(StrEnum):
     """Who asked for a job: a user (first in line) or an operator's re-embedding after a model change."""
 
@@ -79,3 +88,8 @@ SQL_STATES = {
     "analysis_kind": JobKind.ANALYSIS,
     "reembed_kind": JobKind.REEMBED,
 }
+
+# The consents a person gives: the awareness notice, the processing of her health data (analysis needs it when
+# CONSENT_REQUIRED is on) and the optional research use; their texts are bcd_app/consent_texts/<kind>/<n>.md.
+CONSENT_KINDS = ("awareness_notice", "health_data_processing", "research")
+ANALYSIS_CONSENT = "health_data_processing"

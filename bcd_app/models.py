@@ -1,7 +1,7 @@
 """Database tables: accounts, capture sessions, images, analyses, vectors, jobs and logs."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -330,3 +331,35 @@ class AnalysisLog(db.Model):
     processing_time: Mapped[float] = mapped_column(Float, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created()
+
+
+class Schedule(db.Model):
+    """When a person means to take her photos, in her own time zone, and her calendar feed's secret (a nonce the
+    feed's token is derived from with the app's key, and the token's hash the feed is found by)."""
+
+    __tablename__ = "schedules"
+    user_id: Mapped[uuid.UUID] = mapped_column(db.Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    quick_every_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    full_every_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    cycle_day: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    reminder_time: Mapped[time] = mapped_column(Time, nullable=False)
+    calendar_nonce: Mapped[str | None] = mapped_column(String(64))
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ConsentRecord(db.Model):
+    """One consent given or withdrawn: which text (kind, version and its hash), yes or no, and when. Appended,
+    never changed: the ledger is the history."""
+
+    __tablename__ = "consent_records"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    version: Mapped[str] = mapped_column(String(16), nullable=False)
+    text_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    accepted: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    recorded_at: Mapped[datetime] = _created()
+
+    __table_args__ = (Index("ix_consent_records_user_kind", "user_id", "kind", "id"),)

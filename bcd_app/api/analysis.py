@@ -20,13 +20,20 @@ ERRORS = {"HTTP_401": ErrorBody, "HTTP_404": ErrorBody, "HTTP_409": ErrorBody}
 @bp.post("/analyze-session/<session_id>")
 @spec.validate(
     resp=Response(
-        HTTP_200=Ok[AnalysisResult], HTTP_202=Ok[AnalysisAccepted], HTTP_429=ErrorBody, HTTP_503=ErrorBody, **ERRORS
+        HTTP_200=Ok[AnalysisResult],
+        HTTP_202=Ok[AnalysisAccepted],
+        HTTP_400=ErrorBody,
+        HTTP_403=ErrorBody,
+        HTTP_429=ErrorBody,
+        HTTP_503=ErrorBody,
+        **ERRORS,
     ),
     tags=TAGS,
 )
 def analyze_session(session_id: str, query: AnalyzeQuery):
     """The session's result: waits for the analysis (up to SYNC_ANALYSIS_TIMEOUT_SECONDS, then 202);
-    ?async_process=true answers 202 at once; ?force=true runs it again; a running analysis is joined."""
+    ?async_process=true answers 202 at once; ?force=true runs it again; a running analysis is joined; a session
+    still in progress with enough angles is completed first."""
     runner = current_app.extensions["job_runner"]
     result = submissions.request_analysis(
         current_user().id,
@@ -37,6 +44,7 @@ def analyze_session(session_id: str, query: AnalyzeQuery):
         queue_limit=config("JOB_QUEUE_LIMIT"),
         wake=runner.notify,
         pause=runner.pauser(),
+        consent_required=config("CONSENT_REQUIRED"),
     )
     if result is not None:
         return ok(with_region_map_urls(result))

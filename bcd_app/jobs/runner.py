@@ -316,7 +316,7 @@ class JobRunner:
     def _record(self, job: queue.Claimed, outcome: Outcome, seconds: float) -> None:
         """Final state, log row and result commit together, only if we still hold the lease: one store call per
         outcome."""
-        metrics.STAGES.labels("total").observe(seconds)
+        metrics.STAGES.labels(metrics.TOTAL_STAGE).observe(seconds)
         status, error_code = outcome.status, outcome.error_code
         if status == JobStatus.COMPLETED:
             recorded = queue.complete(job, self.worker_id, seconds)

@@ -1,11 +1,13 @@
 """Request bodies and query strings, validated where they enter: types, lengths, no control characters."""
 
 import uuid
+from functools import cache
 from typing import Literal
+from zoneinfo import available_timezones as _zones
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from ..constants import ANGLES, MIN_ANGLES
+from ..constants import ANGLES, CONSENT_KINDS, MIN_ANGLES
 from .common import Line, Model, Paragraph
 
 # Passwords: NIST SP 800-63B asks for at least 8 characters and allows at least 64.
@@ -15,6 +17,12 @@ EMAIL_MAX_LENGTH = 254
 MAX_NOTES_LENGTH = 2000
 # Far beyond any real history; keeps OFFSET inside PostgreSQL's bigint.
 MAX_PAGE = 100_000
+
+
+@cache
+def available_timezones() -> frozenset[str]:
+    """The IANA zones this machine knows (the tzdata package when the system has none); read once."""
+    return frozenset(_zones())
 
 
 class Credentials(Model):
@@ -56,3 +64,28 @@ class UploadForm(Model):
 
     angle: Literal[ANGLES]
     file: bytes = Field(description="A JPEG, PNG or WebP photo.", json_schema_extra={"format": "binary"})
+
+
+class ScheduleIn(Model):
+    """How often a person means to take her photos, and when to remind her (in her own time zone)."""
+
+    quick_every_days: int = Field(default=7, ge=1, le=90)
+    full_every_days: int = Field(default=30, ge=7, le=366)
+    cycle_day: int | None = Field(default=None, ge=1, le=31, description="Day of the month for the full check-in.")
+    timezone: Line = Field(default="UTC", max_length=64, description="An IANA zone, e.g. Europe/Berlin.")
+    reminder_time: Line = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, local.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError("must be an IANA time zone such as Europe/Berlin")
+        return value
+
+
+class ConsentIn(Model):
+    """A consent given (accepted true) or withdrawn (false), for one version of one text."""
+
+    kind: Literal[CONSENT_KINDS]
+    version: Line = Field(min_length=1, max_length=16)
+    accepted: bool

@@ -173,3 +173,54 @@ class Readiness(Model):
     status: Literal["ready", "not_ready"]
     checks: dict[str, bool]
     reason: str | None = None
+
+
+class ScheduleOut(Model):
+    """A person's schedule and when her next check-ins are due (aware local times, ISO 8601)."""
+
+    quick_every_days: int
+    full_every_days: int
+    cycle_day: int | None
+    timezone: str
+    reminder_time: str
+    next_quick_due: str
+    next_full_due: str
+    overdue: bool
+    calendar_url: str
+
+
+class ConsentTextOut(Model):
+    """The current version of one consent text, its SHA-256 and the text (Markdown)."""
+
+    kind: str
+    version: str
+    sha256: str
+    text: str
+
+
+class ConsentRecordOut(Model):
+    """One consent given or withdrawn."""
+
+    kind: str
+    version: str
+    text_sha256: str
+    accepted: bool
+    recorded_at: str
+
+
+class ConsentStateOut(Model):
+    """Where one kind of consent stands: the last answer, and whether it was to the current text."""
+
+    kind: str
+    accepted: bool
+    version: str | None
+    current_version: str
+    current: bool
+    recorded_at: str | None
+
+
+class ConsentsOut(Model):
+    """Every kind's state and the whole ledger, oldest first."""
+
+    consents: list[ConsentStateOut]
+    history: list[ConsentRecordOut]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..constants import ANGLES, MIRROR_PAIR, SessionStatus
+from ..constants import ANGLES, MIRROR_PAIR, AnalysisStage, SessionStatus
 from ..db import db
 from ..errors import Conflict, NotFound
 from ..models import CaptureSession, Photo
@@ -58,7 +58,7 @@ def _prepare_images(photos: list[Photo], settings: AnalysisSettings, progress: P
         prepared.qualities.append(measured)
         prepared.workings.append(working)
         prepared.normalised.append(normalised)
-        progress(done, len(photos), "preprocessing")
+        progress(done, len(photos), AnalysisStage.PREPROCESSING)
     return prepared
 
 
@@ -160,7 +160,7 @@ def analyze_session(
 
     prepared = _prepare_images(photos, settings, progress)
     qualities = prepared.qualities
-    progress(len(photos), len(photos), "embedding")
+    progress(len(photos), len(photos), AnalysisStage.EMBEDDING)
     by_angle: dict[str, list[int]] = {}
     for index, image in enumerate(photos):
         by_angle.setdefault(image.angle, []).append(index)
@@ -171,12 +171,12 @@ def analyze_session(
     outputs = _embed(photos, prepared.normalised, model.version)
     shots = {angle: [AnglePhoto(prepared.workings[i]) for i in idx] for angle, idx in ranked.items()}
 
-    progress(len(photos), len(photos), "comparing")
+    progress(len(photos), len(photos), AnalysisStage.COMPARING)
     ref = vectors.SessionRef(session.id, session.user_id, session.created_at)
     baseline_id = session_rows.baseline_id(session.user_id, model.version)
     found_regions: dict[str, regions.AngleFound] = {}
     if settings.regions:
-        progress(len(photos), len(photos), "regions")
+        progress(len(photos), len(photos), AnalysisStage.REGIONS)
         reference_id = baseline_id if baseline_id != session.id else None
         previous_ids = vectors.previous_sessions(ref, model.version, sorted(shots))
         found_regions = regions.analyse_regions(

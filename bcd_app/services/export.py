@@ -1,12 +1,14 @@
-"""A user's data export: a ZIP with their images and a JSON of sessions and analyses."""
+"""A user's data export: a ZIP with their images and a JSON of sessions, analyses, consents and schedule."""
 
 import io
 import json
 import uuid
 import zipfile
 
-from ..models import CaptureSession, User
+from ..models import CaptureSession, ConsentRecord, Schedule, User
+from ..store import consents as consent_rows
 from ..store import images, results
+from ..store import schedules as schedule_rows
 from ..store import sessions as session_rows
 
 
@@ -15,7 +17,12 @@ def export_user(user: User) -> bytes:
     stored = results.by_session(user.id)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        manifest = {"account": {"email": user.email, "created_at": user.created_at.isoformat()}, "sessions": []}
+        manifest = {
+            "account": {"email": user.email, "created_at": user.created_at.isoformat()},
+            "consents": [_consent_entry(entry) for entry in consent_rows.history(user.id)],
+            "schedule": _schedule_entry(schedule_rows.of_user(user.id)),
+            "sessions": [],
+        }
         for session in session_rows.all_of(user.id):
             entry = _session_entry(session, stored.get(session.id))
             for image in session.images:
@@ -39,6 +46,28 @@ def _session_entry(session: CaptureSession, result: dict | None) -> dict:
         "created_at": session.created_at.isoformat(),
         "analysis": result,
         "images": [],
+    }
+
+
+def _consent_entry(entry: ConsentRecord) -> dict:
+    return {
+        "kind": entry.kind,
+        "version": entry.version,
+        "text_sha256": entry.text_sha256,
+        "accepted": entry.accepted,
+        "recorded_at": entry.recorded_at.isoformat(),
+    }
+
+
+def _schedule_entry(row: Schedule | None) -> dict | None:
+    if row is None:
+        return None
+    return {
+        "quick_every_days": row.quick_every_days,
+        "full_every_days": row.full_every_days,
+        "cycle_day": row.cycle_day,
+        "timezone": row.timezone,
+        "reminder_time": row.reminder_time.strftime("%H:%M"),
     }
 
 

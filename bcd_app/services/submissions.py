@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from ..constants import ACTIVE_JOB_STATES, JobStatus, SessionStatus
+from ..constants import ACTIVE_JOB_STATES, ANALYSIS_CONSENT, JobStatus, SessionStatus
 from ..db import db
 from ..errors import Conflict, NotFound, QuotaExceeded, Unavailable
 from ..models import AnalysisJob
 from ..schemas.analysis import AnalysisResult
 from ..store import jobs, locks, results
-from .sessions import get_owned_session
+from . import consents
+from .sessions import complete_session, get_owned_session
 
 QUOTA_WINDOW = timedelta(hours=24)
 # How often a waiting request looks at its job row (sooner when a job of its own process finishes).
@@ -61,13 +62,19 @@ def request_analysis(
     queue_limit: int,
     wake: Callable[[], None],
     pause: Callable[[float], None] = time.sleep,
+    consent_required: bool = False,
 ) -> AnalysisResult | None:
     """A user's analysis request: the stored result, or a queued (or joined) job waited for up to
     `wait_seconds` (looking again after each `pause`); None when it is still running then. The analysis itself
-    always runs in the pool."""
+    always runs in the pool. With `consent_required`, the person must have accepted the current text of the
+    processing of her health data (403 consent_required)."""
     session = get_owned_session(user_id, session_id)
+    if consent_required:
+        consents.require(user_id, ANALYSIS_CONSENT)
     if session.status != SessionStatus.COMPLETED:
-        raise Conflict("Complete the session before analysing it.", code="session_not_completed")
+        # The client's flow: a session still open that has its angles is completed and analysed in one call
+        # (400 not_enough_angles, naming what is there, when it has not).
+        session = complete_session(user_id, session.id)
     owned_id = session.id
     status = submit(user_id, owned_id, force=force, daily_quota=daily_quota, queue_limit=queue_limit)
     if status == JobStatus.COMPLETED:

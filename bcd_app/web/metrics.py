@@ -19,7 +19,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from spectree import Response as Responses
 
-from ..constants import JobStatus
+from ..constants import AnalysisStage, JobStatus
 from ..db import db
 from ..errors import Forbidden
 from ..store import jobs as job_rows
@@ -53,6 +53,10 @@ REJECTIONS = Counter(
 UPLOAD_BYTES = Histogram(
     "bcd_upload_bytes", "Size of accepted photo uploads.", buckets=tuple(2**n * 1024 for n in range(4, 16))
 )
+# Every value the labelled series will ever take, so each exists at 0 from the first scrape (a rate() works before
+# the first event, as Prometheus's instrumentation guidance asks).
+ANALYSIS_OUTCOMES = (JobStatus.COMPLETED.value, JobStatus.FAILED.value, "retry", "lease_lost")
+TOTAL_STAGE = "total"
 # The error codes that are a limit refusing work, as REJECTIONS labels them.
 LIMIT_CODES = {
     "quota_exceeded": "daily_quota",
@@ -139,6 +143,17 @@ def metrics():
     return Response(generate_latest(counted) + generate_latest(read), mimetype=CONTENT_TYPE_LATEST)
 
 
+def _start_at_zero() -> None:
+    """Create every labelled series of analyses, stages and rejections at 0 in this process."""
+    for outcome in ANALYSIS_OUTCOMES:
+        ANALYSES.labels(outcome)
+    for stage in [*AnalysisStage, TOTAL_STAGE]:
+        STAGES.labels(stage)
+    for limit in LIMIT_CODES.values():
+        REJECTIONS.labels(limit)
+
+
 def init_app(app: Flask) -> None:
-    """Register the endpoint."""
+    """Register the endpoint; every series starts at 0."""
+    _start_at_zero()
     app.register_blueprint(bp)
