@@ -40,9 +40,7 @@ def upgrade() -> None:
         sa.Column("text_sha256", sa.String(length=64), nullable=False),
         sa.Column("accepted", sa.Boolean(), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_consent_records_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_consent_records_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_consent_records"),
     )
     op.create_index("ix_consent_records_user_id", "consent_records", ["user_id"])
