@@ -57,6 +57,8 @@ class Config:
     TOKEN_TTL_HOURS = _int("TOKEN_TTL_HOURS", 24 * 7)
     # Lifetime of a signed image-preview URL, seconds.
     PREVIEW_URL_TTL_SECONDS = _int("PREVIEW_URL_TTL_SECONDS", 300)
+    # Lifetime of generate-report's signed PDF download link, seconds.
+    REPORT_URL_TTL_SECONDS = _int("REPORT_URL_TTL_SECONDS", 900)
     # Overrides of quality thresholds, e.g. {"blur_effect_blurred": 0.7} (bcd_app/vision/quality.py).
     QUALITY_THRESHOLDS: dict = {}
     # Flask-Limiter storage for burst limits ("memory://" or a redis:// URI).

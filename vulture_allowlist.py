@@ -34,3 +34,6 @@ _.direct_passthrough
 _.forward
 _.MAX_IMAGE_PIXELS
 _.LOAD_TRUNCATED_IMAGES
+
+# fpdf2 calls FPDF.footer() on every page.
+_.footer

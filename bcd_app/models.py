@@ -363,3 +363,34 @@ class ConsentRecord(db.Model):
     recorded_at: Mapped[datetime] = _created()
 
     __table_args__ = (Index("ix_consent_records_user_kind", "user_id", "kind", "id"),)
+
+
+class ShareLink(db.Model):
+    """A link that shows one session's report to someone without an account (a clinician), until it expires or is
+    revoked. Only the token's SHA-256 is kept: the link is shown once, when it is made."""
+
+    __tablename__ = "share_links"
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    session_id: Mapped[uuid.UUID] = _session_fk()
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    access_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_accessed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ShareAccess(db.Model):
+    """One opening of a share link: when, what was opened, and the browser's family (nothing that identifies the
+    viewer)."""
+
+    __tablename__ = "share_accesses"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    share_id: Mapped[uuid.UUID] = mapped_column(
+        db.Uuid, ForeignKey("share_links.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    opened: Mapped[str] = mapped_column(String(16), nullable=False)
+    agent_family: Mapped[str] = mapped_column(String(32), nullable=False)
+    accessed_at: Mapped[datetime] = _created()

@@ -4,10 +4,10 @@ from flask import Blueprint, Flask, current_app, g, request
 
 from ..errors import Unauthorized
 from ..services import accounts
-from . import account, analysis, auth, habits, media, sessions
+from . import account, analysis, auth, clinician, habits, media, sessions
 
 api = Blueprint("api", __name__, url_prefix="/api")
-for child in (auth.bp, sessions.bp, media.bp, analysis.bp, account.bp, habits.bp):
+for child in (auth.bp, sessions.bp, media.bp, analysis.bp, account.bp, habits.bp, clinician.bp):
     api.register_blueprint(child)
 
 
@@ -25,5 +25,6 @@ def _require_token() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the API."""
+    """Register the API, and the public pages of share links (outside /api: no bearer token)."""
     app.register_blueprint(api)
+    app.register_blueprint(clinician.shared)

@@ -13,6 +13,7 @@ from .common import config
 PREVIEW_SALT = "image-preview"
 REGION_MAP_SALT = "region-map"
 CAPTURE_GUIDE_SALT = "capture-guide"
+REPORT_SALT = "clinician-report"
 
 
 def sign(salt: str, payload: dict) -> str:
@@ -20,11 +21,12 @@ def sign(salt: str, payload: dict) -> str:
     return URLSafeTimedSerializer(config("SECRET_KEY"), salt=salt).dumps(payload)
 
 
-def open_link(salt: str, token: str) -> dict:
-    """The payload of an unexpired token; an expired one is NotFound `link_expired`, a forged one NotFound."""
+def open_link(salt: str, token: str, max_age: int | None = None) -> dict:
+    """The payload of an unexpired token (PREVIEW_URL_TTL_SECONDS unless `max_age` says otherwise); an expired one
+    is NotFound `link_expired`, a forged one NotFound."""
     try:
         payload = URLSafeTimedSerializer(config("SECRET_KEY"), salt=salt).loads(
-            token, max_age=config("PREVIEW_URL_TTL_SECONDS")
+            token, max_age=max_age or config("PREVIEW_URL_TTL_SECONDS")
         )
     except SignatureExpired:
         raise NotFound("This link has expired.", code="link_expired") from None

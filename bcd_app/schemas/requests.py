@@ -89,3 +89,11 @@ class ConsentIn(Model):
     kind: Literal[CONSENT_KINDS]
     version: Line = Field(min_length=1, max_length=16)
     accepted: bool
+
+
+class ShareIn(Model):
+    """A share link to make: which session, for how many days, and a note for the person herself."""
+
+    session_id: uuid.UUID
+    expires_in_days: int = Field(default=7, ge=1, le=30)
+    note: Paragraph | None = Field(default=None, max_length=500)

@@ -224,3 +224,70 @@ class ConsentsOut(Model):
 
     consents: list[ConsentStateOut]
     history: list[ConsentRecordOut]
+
+
+class ShareOut(Model):
+    """A new share link: its URL is shown this once (only its hash is kept)."""
+
+    id: str
+    url: str
+    expires_at: str
+    session_id: str
+
+
+class ShareOpening(Model):
+    """One opening of a share link: when, what (the page or the PDF), and the browser's family."""
+
+    accessed_at: str
+    opened: str
+    agent_family: str
+
+
+class ShareItem(Model):
+    """One of the caller's share links."""
+
+    id: str
+    session_id: str
+    note: str | None
+    created_at: str
+    expires_at: str
+    expired: bool
+    revoked: bool
+    access_count: int
+    last_accessed_at: str | None
+    openings: list[ShareOpening]
+
+
+class SharesOut(Model):
+    """The caller's share links, newest first."""
+
+    shares: list[ShareItem]
+
+
+class ReportAngle(Model):
+    """One view in the report's summary."""
+
+    angle_type: str
+    variation_level: str | None
+    distance_to_baseline: float | None
+    distance_to_previous: float | None
+
+
+class ReportSummary(Model):
+    """What the PDF report holds, as JSON, with a signed, expiring download link of the PDF."""
+
+    session_id: str
+    report_url: str
+    expires_at: str
+    reference: str
+    taken_at: str
+    session_type: str
+    first_session: bool
+    overall_level: str | None
+    analysis_confidence_score: float
+    confidence_label: str
+    session_quality_score: float
+    symmetry_score: float | None
+    per_angle: list[ReportAngle]
+    localized_insights: list[str]
+    disclaimer: str

@@ -107,3 +107,21 @@ def by_session(user_id: uuid.UUID) -> dict[uuid.UUID, dict]:
 def common_angles(current_id: uuid.UUID, previous_id: uuid.UUID) -> list[Row]:
     """The angles two analysed sessions share: both change scores and the weaker angle quality."""
     return db.session.execute(_COMMON_ANGLES_SQL, {"current_id": current_id, "previous_id": previous_id}).all()
+
+
+def trend_points(user_id: uuid.UUID) -> list[Row]:
+    """(session id, created_at, change_score, analysis_confidence_score) of every analysed session of a user,
+    oldest first."""
+    return list(
+        db.session.execute(
+            select(
+                CaptureSession.id,
+                CaptureSession.created_at,
+                StoredAnalysis.change_score,
+                StoredAnalysis.analysis_confidence_score,
+            )
+            .join(StoredAnalysis, StoredAnalysis.session_id == CaptureSession.id)
+            .where(CaptureSession.user_id == user_id)
+            .order_by(CaptureSession.created_at, CaptureSession.id)
+        )
+    )

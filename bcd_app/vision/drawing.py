@@ -37,8 +37,9 @@ def _shade(panel: np.ndarray, regions: list[RegionReport]) -> np.ndarray:
     return shaded.astype(np.uint8)
 
 
-def region_map_png(today: np.ndarray, reference: np.ndarray, regions: list[RegionReport]) -> bytes:
-    """The PNG for one angle: today's working photo aligned onto the baseline's, its cells shaded."""
+def region_map(today: np.ndarray, reference: np.ndarray, regions: list[RegionReport]) -> np.ndarray:
+    """One angle's map (RGB): today's working photo aligned onto the baseline's, its cells shaded, beside the
+    baseline's photo, with the legend."""
     alignment = registration.align(today, reference)
     aligned, _ = registration.warp_to(today, alignment, reference.shape[:2])
     left, right = _shade(_panel(aligned), regions), _shade(_panel(reference), [])
@@ -47,10 +48,31 @@ def region_map_png(today: np.ndarray, reference: np.ndarray, regions: list[Regio
     canvas[:PANEL_HEIGHT, left.shape[1] + GAP :] = right
     for line, text in enumerate(LEGEND):
         cv2.putText(canvas, text, (GAP, PANEL_HEIGHT + 18 + 20 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (40, 40, 40), 1)
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    return canvas
+
+
+def side_by_side(photos: list[np.ndarray]) -> np.ndarray:
+    """Photos (RGB) at one height, side by side on white."""
+    panels = [_panel(photo) for photo in photos]
+    canvas = np.full((PANEL_HEIGHT, sum(p.shape[1] for p in panels) + GAP * (len(panels) - 1), 3), 255, np.uint8)
+    left = 0
+    for panel in panels:
+        canvas[:, left : left + panel.shape[1]] = panel
+        left += panel.shape[1] + GAP
+    return canvas
+
+
+def encoded(pixels: np.ndarray, extension: str = ".png", quality: int = 85) -> bytes:
+    """An RGB picture as PNG or JPEG bytes."""
+    ok, data = cv2.imencode(extension, cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise RuntimeError("the region map could not be encoded")
-    return encoded.tobytes()
+        raise RuntimeError("the picture could not be encoded")
+    return data.tobytes()
+
+
+def region_map_png(today: np.ndarray, reference: np.ndarray, regions: list[RegionReport]) -> bytes:
+    """The PNG of one angle's region map."""
+    return encoded(region_map(today, reference, regions))
 
 
 # The capture guide: this long side (px), the edge detector's thresholds, how soft its lines are and how opaque.

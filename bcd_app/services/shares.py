@@ -1,0 +1,83 @@
+"""Share links: a person lets someone without an account (a clinician) see one session's report until the link
+expires or she revokes it; every opening is counted and logged without identifying the viewer."""
+
+import hashlib
+import re
+import secrets
+import uuid
+from datetime import timedelta
+
+from ..db import db
+from ..errors import NotFound
+from ..models import ShareLink, utcnow
+from ..store import shares as store
+from .clinician_report import Gathered, analysed, gather
+
+# A browser family is all an opening keeps of the viewer: no address, no full user agent.
+AGENT_FAMILIES = (
+    ("edge", re.compile(r"Edg/")),
+    ("chrome", re.compile(r"Chrome/|CriOS/")),
+    ("firefox", re.compile(r"Firefox/|FxiOS/")),
+    ("safari", re.compile(r"Safari/")),
+)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def agent_family(user_agent: str | None) -> str:
+    """The coarse family of a browser ("chrome", "firefox", "safari", "edge", "other") and its kind of device."""
+    agent = user_agent or ""
+    family = next((name for name, pattern in AGENT_FAMILIES if pattern.search(agent)), "other")
+    device = "mobile" if re.search(r"Mobile|Android|iPhone|iPad", agent) else "desktop"
+    return f"{family} {device}"
+
+
+def create(user_id: uuid.UUID, session_id: uuid.UUID, expires_in_days: int, note: str | None) -> tuple[ShareLink, str]:
+    """A new link to a session's report and its token (256 bits; only its hash is kept, so this is the one time
+    it exists). The session must have its analysis (409 while it runs or before)."""
+    session, _ = analysed(user_id, session_id)
+    token = secrets.token_urlsafe(32)
+    link = store.add(
+        ShareLink(
+            user_id=user_id,
+            session_id=session.id,
+            token_hash=_hash(token),
+            note=note,
+            created_at=utcnow(),
+            expires_at=utcnow() + timedelta(days=expires_in_days),
+            access_count=0,
+        )
+    )
+    db.session.commit()
+    return link, token
+
+
+def listed(user_id: uuid.UUID) -> list[tuple[ShareLink, list]]:
+    """A person's links, newest first, each with its openings."""
+    return [(link, store.openings(link.id)) for link in store.of_user(user_id)]
+
+
+def revoke(user_id: uuid.UUID, share_id: object) -> None:
+    """End a link at once (another person's link, or none, is 404)."""
+    try:
+        link = store.owned(user_id, uuid.UUID(str(share_id)))
+    except ValueError:
+        link = None
+    if link is None:
+        raise NotFound("Share link not found.")
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+    db.session.commit()
+
+
+def open_shared(token: str, opened: str, user_agent: str | None, secret: str) -> Gathered:
+    """The report a live link shows, its opening counted; the same 404 for an unknown, expired or revoked token."""
+    link = store.live(_hash(token), utcnow())
+    if link is None:
+        raise NotFound("Not found.")
+    found = gather(link.user_id, link.session_id, secret)
+    store.record_opening(link, opened, agent_family(user_agent))
+    db.session.commit()
+    return found
