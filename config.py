@@ -46,8 +46,20 @@ class Config:
     }
     # Frontend origins allowed by CORS, comma separated; never "*".
     ALLOWED_ORIGINS = _origins(os.environ.get("ALLOWED_ORIGINS", "http://localhost:3000"))
-    # Where image files live; outside any static route.
+    # Where image files live: "local" (UPLOAD_DIR, outside any static route) or "s3" (an S3-compatible bucket:
+    # AWS, MinIO, R2, Supabase Storage; credentials from boto3's usual chain).
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
+    S3_BUCKET = os.environ.get("S3_BUCKET", "")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+    S3_REGION = os.environ.get("S3_REGION", os.environ.get("AWS_DEFAULT_REGION", ""))
+    # The master key that wraps every user's photo key: a file of "<version> <base64 key>" lines (rotation adds
+    # one), or one base64 key. Development makes one under instance/ on first run; production refuses to start
+    # without. Keep it apart from the database and storage backups: with it they are readable, without it not.
+    MASTER_KEY_FILE = os.environ.get("BCD_MASTER_KEY_FILE", "")
+    MASTER_KEY = os.environ.get("BCD_MASTER_KEY", "")
+    DEV_MASTER_KEY_FILE = str(BASE_DIR / "instance" / "master.key")
     # Largest request body in bytes (uploads); larger answers 413.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
     MAX_FORM_PARTS = 20
@@ -131,5 +143,13 @@ class ProductionConfig(Config):
             raise RuntimeError("SECRET_KEY must be set in production")
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("DATABASE_URL must be set in production (no embedded fall-back)")
+        if not (os.environ.get("BCD_MASTER_KEY_FILE") or os.environ.get("BCD_MASTER_KEY")):
+            raise RuntimeError(
+                "BCD_MASTER_KEY_FILE (or BCD_MASTER_KEY, base64 of 32 random bytes) must be set in production: it "
+                "wraps every user's photo key. Make one with `flask bcd new-master-key PATH` and keep it apart "
+                "from the database and storage backups."
+            )
+        if os.environ.get("STORAGE_BACKEND") == "s3" and not os.environ.get("S3_BUCKET"):
+            raise RuntimeError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
         if not cls.ALLOWED_ORIGINS or "*" in cls.ALLOWED_ORIGINS:
             raise RuntimeError("ALLOWED_ORIGINS must list explicit origins in production, never '*'")

@@ -37,3 +37,6 @@ _.LOAD_TRUNCATED_IMAGES
 
 # fpdf2 calls FPDF.footer() on every page.
 _.footer
+
+# Read by the tests' wait for uploads' background work (tests/helpers.py).
+_.precomputing

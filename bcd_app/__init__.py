@@ -7,7 +7,7 @@ from flask import Flask
 from . import api
 from .db import db, migrate
 from .jobs.runner import JobRunner
-from .store import files
+from .store import files, keys
 from .vision.embeddings import embedder
 from .web import cli, docs_page, errors, health, http, logging_setup, metrics
 from .web.embedded_db import embedded_database_uri
@@ -37,6 +37,7 @@ def create_app(config: object = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     _load_config(app, config)
     logging_setup.init_app(app)
+    keys.init_app(app)
     files.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))

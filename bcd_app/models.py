@@ -394,3 +394,14 @@ class ShareAccess(db.Model):
     opened: Mapped[str] = mapped_column(String(16), nullable=False)
     agent_family: Mapped[str] = mapped_column(String(32), nullable=False)
     accessed_at: Mapped[datetime] = _created()
+
+
+class UserKey(db.Model):
+    """A user's data key, wrapped (AES-GCM) by the master key of `master_version`: every sealed photo, copy and
+    feature map of the user opens with it. Deleting the row makes all of them unreadable, in every backup too."""
+
+    __tablename__ = "user_keys"
+    user_id: Mapped[uuid.UUID] = mapped_column(db.Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    master_version: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    created_at: Mapped[datetime] = _created()

@@ -190,6 +190,38 @@ def fresh_db(pg_server, app):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 HTTP endpoint for the whole run: moto's server mode, started here from its pip package (no S3
+    service installed by hand), with the throwaway credentials boto3's chain reads from the environment."""
+    import os
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    )
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture()
+def s3_bucket(s3_endpoint):
+    """A new, empty bucket: (endpoint, bucket name, boto3 client)."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    name = f"bcd-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    return s3_endpoint, name, client
+
+
 EMAIL = re.compile(r"[\w.+-]+@(?:example\.(?:com|org)|b\.co)\b")
 
 

@@ -54,3 +54,18 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last value: {value!r}")
         time.sleep(interval)
+
+
+def uploads_settled(app) -> None:
+    """Wait until this app's background work on uploaded photos (model output, display copy) is done."""
+    runner = app.extensions["job_runner"]
+    wait_until(lambda: runner.precomputing == 0, timeout=60, interval=0.02, what="uploads' background work")
+
+
+def plain_object(app, path) -> bytes:
+    """A stored file's plain bytes, opened with its owner's key (as the app reads it)."""
+    from pathlib import Path
+
+    root = Path(app.config["UPLOAD_DIR"]).resolve()
+    with app.app_context():
+        return app.extensions["storage"].get(str(Path(path).resolve().relative_to(root)))

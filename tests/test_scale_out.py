@@ -1,8 +1,11 @@
-"""Two app servers on one database: separate gunicorn masters (2 workers each), one PostgreSQL and one upload
-folder. Each session is analysed exactly once, the quota stays exact across both, and when one server is
-killed mid-run the other finishes its jobs once their leases expire."""
+"""Two app servers on one database: separate gunicorn masters (2 workers each), one PostgreSQL and one S3 bucket
+(a real S3 endpoint, moto's server; no shared folder: each server has a folder of its own it never uses). Each
+session is analysed exactly once, the quota stays exact across both, when one server is killed mid-run the other
+finishes its jobs once their leases expire, and a photo uploaded through one is shown by the other."""
 
+import base64
 import concurrent.futures
+import os
 import time
 from pathlib import Path
 
@@ -20,10 +23,21 @@ def _worker_pids(server: LiveServer) -> set[int]:
     return {int(pid) for pid in children}
 
 
-def test_two_servers_share_the_queue_the_quota_and_each_others_jobs(fresh_db, upload_dir, jpeg):
+def test_two_servers_share_the_queue_the_quota_and_each_others_jobs(fresh_db, tmp_path, jpeg, s3_bucket):
     url, live_app = fresh_db
-    env = {"JOB_LEASE_SECONDS": "3", "JOB_HEARTBEAT_SECONDS": "1", "ANALYSIS_DAILY_QUOTA": str(QUOTA)}
-    servers = [LiveServer(url, upload_dir, workers=2, **env) for _ in range(2)]
+    endpoint, bucket, client = s3_bucket
+    env = {
+        "JOB_LEASE_SECONDS": "3",
+        "JOB_HEARTBEAT_SECONDS": "1",
+        "ANALYSIS_DAILY_QUOTA": str(QUOTA),
+        "STORAGE_BACKEND": "s3",
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": endpoint,
+        "S3_PREFIX": "photos",
+        # One master key for both servers, given as each would be in production (not a file they share).
+        "BCD_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
+    servers = [LiveServer(url, str(tmp_path / name), workers=2, **env) for name in ("a", "b")]
     try:
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             list(pool.map(LiveServer.start, servers))
@@ -66,6 +80,10 @@ def test_two_servers_share_the_queue_the_quota_and_each_others_jobs(fresh_db, up
         )
         elapsed = time.monotonic() - started
         print(f"\n{USERS * QUOTA} sessions analysed by two servers, one killed mid-run: {elapsed:.1f} s")
+        # Server B shows a photo uploaded through server A: the bucket is the one storage.
+        _, headers, session_id = work[1]  # made through server A (apis[0])
+        shown = apis[1].call("GET", f"/api/image-preview/{session_id}/front", headers).json()["images"][0]
+        assert apis[1].call("GET", shown["original_url"]).content == photo
     finally:
         for server in servers:
             server.kill()
@@ -76,3 +94,5 @@ def test_two_servers_share_the_queue_the_quota_and_each_others_jobs(fresh_db, up
     assert (
         count(live_app, "SELECT max(n) FROM (SELECT count(*) AS n FROM analysis_requests GROUP BY user_id) q") == QUOTA
     )
+    stored = client.list_objects_v2(Bucket=bucket, Prefix="photos/")["KeyCount"]
+    assert stored >= USERS * SESSIONS_PER_USER * 2 and not any(path.is_file() for path in tmp_path.rglob("*"))

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tests.helpers import completed_session, create_session, data_of, upload, wait_until
+from tests.helpers import completed_session, create_session, data_of, upload, uploads_settled, wait_until
 
 
 def test_create_list_get_session(client, auth):
@@ -33,15 +33,16 @@ def test_upload_stores_file_row_and_quality(app, client, auth, jpeg, upload_dir)
     image = data_of(response)
     assert image["angle"] == "front" and image["width"] == 512 and image["format"] == "JPEG"
     assert 0 <= image["quality"]["image_quality_score"] <= 1
+    uploads_settled(app)
     files = sorted(p.name for p in Path(upload_dir).rglob("*") if p.is_file())
-    # The photo as sent (less its metadata) and its working copy, under generated names.
-    assert len(files) == 2 and files[0].endswith(".jpg") and files[1].endswith(".work.npy")
-    assert files[1].startswith(files[0][:-4]) and not any("evil" in name for name in files)
+    # The photo as sent (less its metadata), its display copy and its working copy, under generated names.
+    stem = image["id"]
+    assert files == [f"{stem}.display.jpg", f"{stem}.jpg", f"{stem}.work.npy"]
     session = data_of(client.get(f"/api/sessions/{session_id}", headers=headers))
     assert session["images"][0]["id"] == image["id"]
 
 
-def test_several_images_per_angle_and_delete_one(client, auth, jpeg, upload_dir):
+def test_several_images_per_angle_and_delete_one(app, client, auth, jpeg, upload_dir):
     headers = auth.register()
     session_id = create_session(client, headers)
     ids = [data_of(upload(client, headers, session_id, jpeg("coffee"), "left"))["id"] for _ in range(2)]
@@ -49,7 +50,9 @@ def test_several_images_per_angle_and_delete_one(client, auth, jpeg, upload_dir)
     assert client.delete(f"/api/sessions/{session_id}/images/{ids[0]}", headers=headers).status_code == 200
     remaining = data_of(client.get(f"/api/sessions/{session_id}", headers=headers))["images"]
     assert [i["id"] for i in remaining] == [ids[1]]
-    assert sorted(p.name for p in Path(upload_dir).rglob("*") if p.is_file()) == [f"{ids[1]}.jpg", f"{ids[1]}.work.npy"]
+    uploads_settled(app)
+    kept = sorted(p.name for p in Path(upload_dir).rglob("*") if p.is_file())
+    assert kept == [f"{ids[1]}.display.jpg", f"{ids[1]}.jpg", f"{ids[1]}.work.npy"]
 
 
 def test_complete_needs_three_angles_for_full(client, auth, jpeg):

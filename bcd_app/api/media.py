@@ -19,6 +19,7 @@ NOT_FOUND = {"HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 def _preview(image, variant: str = "full") -> Preview:
     return Preview(
         preview_url=links.preview_url(image.id, variant),
+        original_url=links.preview_url(image.id, "original"),
         expires_in=config("PREVIEW_URL_TTL_SECONDS"),
         image_type=image.angle,
         image_id=str(image.id),

@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from ..constants import JobStatus
 from ..db import db
 from ..errors import ApiError
-from ..services import features
+from ..services import features, previews
 from ..services.analysis import analyze_session
 from ..services.settings import analysis_settings
 from ..store import jobs as queue
@@ -141,9 +141,9 @@ class JobRunner:
         return pause
 
     def precompute(self, image_id: uuid.UUID) -> None:
-        """A photo was uploaded: compute its model output in the background now, so the analysis finds it
-        ready. Best effort: skipped when the pool is not running here or too many wait (the analysis then
-        computes it)."""
+        """A photo was uploaded: compute its model output and its display copy in the background now, so the
+        analysis and the previews find them ready. Best effort: skipped when the pool is not running here or too
+        many wait (the analysis, or the first preview, then makes what is missing)."""
         if not self.alive or self._draining:
             return
         with self._lock:
@@ -152,12 +152,19 @@ class JobRunner:
             self._features_waiting += 1
         self._features.submit(self._precompute, image_id)
 
+    @property
+    def precomputing(self) -> int:
+        """Photos whose background work is waiting or running in this process."""
+        with self._lock:
+            return self._features_waiting
+
     def _precompute(self, image_id: uuid.UUID) -> None:
         try:
             with self.app.app_context():
                 started = time.perf_counter()
                 if features.precompute(image_id):
                     metrics.PHOTO_FEATURES.observe(time.perf_counter() - started)
+                previews.make_display(image_id)
         except DATABASE_DOWN:
             pass  # the analysis computes what is missing; the dispatcher reports the outage
         except Exception:

@@ -113,9 +113,11 @@ class SessionInfo(Model):
 
 
 class Preview(Model):
-    """A signed, expiring, absolute URL of one photo, usable in an <img> on another site."""
+    """Signed, expiring, absolute URLs of one photo, usable in an <img> on another site: `preview_url` a display
+    copy (about 1600 px, or the thumbnail), `original_url` the photo as kept (for download)."""
 
     preview_url: str
+    original_url: str
     expires_in: int
     image_type: str
     image_id: str

@@ -16,6 +16,7 @@ from ..errors import Conflict, Invalid, TooManyAttempts, Unauthorized
 from ..models import User, utcnow
 from ..schemas.requests import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from ..store import accounts as store
+from ..store import keys
 from ..store.files import storage, user_prefix
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -88,6 +89,7 @@ def register(email: str, password: str, ttl_hours: int) -> IssuedToken:
     if user is None:
         db.session.rollback()
         raise Conflict("An account with this email already exists.", code="email_taken")
+    keys.add_for(user.id)
     issued = _issue_token(user, ttl_hours)
     db.session.commit()
     return issued
@@ -161,7 +163,11 @@ def logout(token: str) -> None:
 
 
 def delete_account(user_id: uuid.UUID) -> None:
-    """Erase a user: every row (cascades carry sessions, images, vectors, jobs, logs, tokens) and every file."""
+    """Erase a user: her data key first, in a commit of its own (from then on every copy of her photos, in any
+    storage or backup, is unreadable, even if what follows is interrupted), then every row (cascades carry
+    sessions, images, vectors, jobs, logs, tokens, consents, share links) and every file."""
+    keys.destroy(user_id)
+    db.session.commit()
     store.delete_user(user_id)
     db.session.commit()
     storage().delete_prefix(user_prefix(user_id))

@@ -37,7 +37,7 @@ def _baseline_of(user_id: uuid.UUID, angle: str, current: uuid.UUID | None = Non
     baseline_id = session_rows.baseline_id(user_id, version)
     if baseline_id is None or baseline_id == current:
         return None
-    kept = regions.references(baseline_id, version, [angle])
+    kept = regions.references(baseline_id, version, [angle], user_id)
     return _Baseline(baseline_id, kept[0][2]) if kept else None
 
 

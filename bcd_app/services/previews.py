@@ -1,9 +1,13 @@
-"""What a signed image link serves: the photo it names, as kept or as a thumbnail."""
+"""What a signed image link serves: the photo it names as a display copy (made as it arrives), a thumbnail, or
+the original as kept."""
 
+import uuid
+
+from ..db import db
 from ..errors import NotFound
 from ..models import Photo
 from ..store import images as store
-from ..vision.upload import thumbnail
+from ..vision.upload import display_copy, thumbnail
 from .sessions import parse_id
 
 
@@ -15,10 +19,35 @@ def linked_image(image_id: object) -> Photo:
     return image
 
 
-def preview_bytes(image: Photo, variant: str) -> bytes:
-    """The stored JPEG, or a small thumbnail of it."""
+def display_bytes(image: Photo) -> bytes:
+    """The photo's display copy: kept since its upload, or made now from the original and kept."""
     try:
-        data = store.original(image)
+        return store.display(image)
+    except FileNotFoundError:
+        made = display_copy(store.original(image))
+        store.keep_display(image, made)
+        return made
+
+
+def make_display(image_id: uuid.UUID) -> bool:
+    """Make a just-uploaded photo's display copy in the background; False when the photo is gone or has one."""
+    image = store.get(image_id)
+    db.session.rollback()
+    if image is None or store.has_display(image):
+        return False
+    try:
+        display_bytes(image)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def preview_bytes(image: Photo, variant: str) -> bytes:
+    """The original as kept, the display copy, or a thumbnail of the display copy."""
+    try:
+        if variant == "original":
+            return store.original(image)
+        shown = display_bytes(image)
     except FileNotFoundError:
         raise NotFound("Not found.") from None
-    return thumbnail(data) if variant == "thumb" else data
+    return thumbnail(shown) if variant == "thumb" else shown

@@ -42,11 +42,11 @@ class AngleFound:
     canonical: Features | None
 
 
-def _references(session_id: uuid.UUID, model_version: str, angles: list[str]) -> dict[str, Reference]:
+def _references(session_id: uuid.UUID, model_version: str, angles: list[str], owner: uuid.UUID) -> dict[str, Reference]:
     """angle -> the session's best photo of it: its working copy, or the small copy kept with its vectors when the
     photo cannot be read."""
     found = {}
-    for angle, cells, region_copy in store.references(session_id, model_version, angles):
+    for angle, cells, region_copy in store.references(session_id, model_version, angles, owner):
         best = images.best(session_id, angle)
         try:
             pixels = images.working_pixels(best) if best else None
@@ -127,7 +127,7 @@ def analyse_regions(
                 record(angle, store.WITHIN, cell, False)
 
     found: dict[str, AngleFound] = {}
-    baselines = {} if baseline_id is None else _references(baseline_id, model_version, angles)
+    baselines = {} if baseline_id is None else _references(baseline_id, model_version, angles, user_id)
     earlier: dict[uuid.UUID, set] = {}
     for angle, reference in baselines.items():
         today = photos[angle][0]

@@ -1,13 +1,17 @@
-"""Photo storage: one object per app that holds every file under generated keys, written atomically and removed
-for real; the key layout (user / session / image) is defined here and nowhere else."""
+"""Photo storage: one object per app that holds every file under generated keys, sealed for its owner (store/keys),
+written atomically and removed for real, in a local folder or an S3-compatible bucket; the key layout (user /
+session / image) is defined here and nowhere else."""
 
 import os
 import shutil
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Protocol
 
 from flask import Flask, current_app
+
+from . import keys
 
 
 def user_prefix(user_id: uuid.UUID) -> str:
@@ -28,6 +32,35 @@ def image_key(user_id: uuid.UUID, session_id: uuid.UUID, image_id: uuid.UUID, ex
 def working_key(key: str) -> str:
     """Where an image's working copy (decoded at the analysis's size, lossless) lives beside it."""
     return key.rsplit(".", 1)[0] + ".work.npy"
+
+
+def display_key(key: str) -> str:
+    """Where an image's display copy (what a preview shows: a phone-sized JPEG) lives beside it."""
+    return key.rsplit(".", 1)[0] + ".display.jpg"
+
+
+def key_owner(key: str) -> uuid.UUID:
+    """The user a storage key belongs to (its first part)."""
+    return uuid.UUID(key.split("/", 1)[0])
+
+
+class Storage(Protocol):
+    """Where objects live: a folder or a bucket."""
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write an object whole (a reader never sees half of it)."""
+
+    def get(self, key: str) -> bytes:
+        """An object's bytes (FileNotFoundError when there is none)."""
+
+    def delete(self, key: str) -> None:
+        """Remove an object (a missing one is already removed)."""
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove every object under a user's or a session's prefix."""
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is there."""
 
 
 class LocalStorage:
@@ -75,13 +108,57 @@ class LocalStorage:
         """Remove a user's or a session's folder with every file in it."""
         shutil.rmtree(self._path(prefix), ignore_errors=True)
 
+    def exists(self, key: str) -> bool:
+        """Whether a file is there."""
+        return self._path(key).is_file()
+
+
+class SealedStorage:
+    """Any storage, with every object sealed for the user its key names, under that key (so an object copied to
+    another user's or another photo's key does not open: FileNotFoundError, as if it were not there)."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+
+    def put(self, key: str, data: bytes) -> None:
+        """Seal and write."""
+        self.inner.put(key, keys.seal(key_owner(key), key, data))
+
+    def get(self, key: str) -> bytes:
+        """Read and open; an object that does not open under its key reads as missing."""
+        try:
+            return keys.open_sealed(key_owner(key), key, self.inner.get(key))
+        except keys.Unreadable:
+            raise FileNotFoundError(key) from None
+
+    def delete(self, key: str) -> None:
+        """Remove one object."""
+        self.inner.delete(key)
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove every object under a prefix."""
+        self.inner.delete_prefix(prefix)
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is there (sealed or not)."""
+        return self.inner.exists(key)
+
+
+def make_storage(config: dict) -> Storage:
+    """The backend STORAGE_BACKEND names: "local" (UPLOAD_DIR) or "s3" (S3_BUCKET at S3_ENDPOINT_URL)."""
+    if config["STORAGE_BACKEND"] == "s3":
+        from .s3 import S3Storage
+
+        return S3Storage(config["S3_BUCKET"], config["S3_PREFIX"], config["S3_ENDPOINT_URL"], config["S3_REGION"])
+    os.makedirs(config["UPLOAD_DIR"], mode=0o700, exist_ok=True)
+    return LocalStorage(config["UPLOAD_DIR"])
+
 
 def init_app(app: Flask) -> None:
-    """Bind the app's storage (its root folder created private)."""
-    os.makedirs(app.config["UPLOAD_DIR"], mode=0o700, exist_ok=True)
-    app.extensions["storage"] = LocalStorage(app.config["UPLOAD_DIR"])
+    """Bind the app's storage: the configured backend, every object sealed."""
+    app.extensions["storage"] = SealedStorage(make_storage(app.config))
 
 
-def storage() -> LocalStorage:
+def storage() -> SealedStorage:
     """The running app's storage."""
     return current_app.extensions["storage"]

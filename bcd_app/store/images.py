@@ -9,7 +9,7 @@ from ..db import db
 from ..models import Photo
 from ..schemas.analysis import QUALITY_FIELDS, ImageQuality
 from ..vision import preprocessing
-from .files import storage, working_key
+from .files import display_key, storage, working_key
 
 
 def get(image_id: uuid.UUID) -> Photo | None:
@@ -66,13 +66,28 @@ def delete(photo: Photo) -> None:
     key = photo.storage_key
     db.session.delete(photo)
     db.session.commit()
-    storage().delete(key)
-    storage().delete(working_key(key))
+    for stored in (key, working_key(key), display_key(key)):
+        storage().delete(stored)
 
 
 def original(photo: Photo) -> bytes:
     """The photo as kept (FileNotFoundError when gone)."""
     return storage().get(photo.storage_key)
+
+
+def display(photo: Photo) -> bytes:
+    """The photo's display copy (FileNotFoundError when it has none yet)."""
+    return storage().get(display_key(photo.storage_key))
+
+
+def has_display(photo: Photo) -> bool:
+    """Whether the photo's display copy is kept."""
+    return storage().exists(display_key(photo.storage_key))
+
+
+def keep_display(photo: Photo, data: bytes) -> None:
+    """Store the photo's display copy."""
+    storage().put(display_key(photo.storage_key), data)
 
 
 def working_pixels(photo: Photo) -> np.ndarray:

@@ -7,6 +7,8 @@ from sqlalchemy import delete, select, text
 
 from ..db import db
 from ..models import RegionChange
+from . import keys
+from .vectors import kept_object_id
 
 # What a recorded cell change was measured against: the baseline, or another photo of the same angle in the same
 # session.
@@ -32,12 +34,20 @@ _SAMPLES_SQL = text(
 )
 
 
-def references(session_id: uuid.UUID, model_version: str, angles: list[str]) -> list[tuple]:
-    """(angle, cell vectors bytes or None, small copy bytes or None) of an analysed session's kept angles."""
+def references(session_id: uuid.UUID, model_version: str, angles: list[str], owner: uuid.UUID) -> list[tuple]:
+    """(angle, cell vectors bytes or None, small copy bytes or None) of an analysed session's kept angles, opened
+    for `owner` (one that does not open reads as None)."""
     rows = db.session.execute(
         _REFERENCES_SQL, {"session_id": session_id, "model_version": model_version, "angles": angles}
     )
-    return [tuple(row) for row in rows]
+    return [
+        (
+            angle,
+            keys.open_column(owner, kept_object_id("cells", session_id, angle, model_version), cells),
+            keys.open_column(owner, kept_object_id("region_copy", session_id, angle, model_version), region_copy),
+        )
+        for angle, cells, region_copy in rows
+    ]
 
 
 def samples(user_id: uuid.UUID, session_id: uuid.UUID, angles: list[str], keep: int) -> dict:

@@ -12,6 +12,7 @@ from ..constants import LAYERS, MONTHLY_DAYS, ROLLING_SESSIONS
 from ..db import db
 from ..models import AngleEmbedding, SessionEmbedding
 from ..vision.embeddings import ModelInfo
+from . import keys
 
 # Each layer reads a bounded part of the user's history through ix_angle_embeddings_user_angle_time: the
 # baseline's row, the newest earlier row, the newest ROLLING_SESSIONS earlier rows, the rows of the last
@@ -147,6 +148,11 @@ def session_distance(session_id: uuid.UUID, other_id: uuid.UUID | None, model_ve
     return None if distance is None else float(distance)
 
 
+def kept_object_id(column: str, session_id: uuid.UUID, angle: str, model_version: str) -> str:
+    """The name an angle's kept cells or small copy is sealed under."""
+    return f"angle_embeddings.{column}/{session_id}/{angle}/{model_version}"
+
+
 def replace(
     session: SessionRef,
     angles: dict[str, np.ndarray],
@@ -165,8 +171,12 @@ def replace(
             user_id=session.user_id,
             angle=angle,
             embedding=vector,
-            cells=kept[angle][0],
-            region_copy=kept[angle][1],
+            cells=keys.seal_column(
+                session.user_id, kept_object_id("cells", session.id, angle, model.version), kept[angle][0]
+            ),
+            region_copy=keys.seal_column(
+                session.user_id, kept_object_id("region_copy", session.id, angle, model.version), kept[angle][1]
+            ),
             session_created_at=session.created_at,
             **meta,
         )

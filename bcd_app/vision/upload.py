@@ -9,6 +9,9 @@ from . import metadata, preprocessing, quality
 # less their metadata.
 STORED_MAX_SIDE = 2048
 THUMBNAIL_SIZE = 256
+# What a preview shows: a phone screen's worth (long side, px) at a JPEG quality that looks the same there.
+DISPLAY_SIZE = 1600
+DISPLAY_QUALITY = 80
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,16 @@ def _decode_for_storage(data: bytes) -> tuple[preprocessing.LoadedImage, bytes]:
     return replace(large, pixels=preprocessing.fit_long_side(large.pixels)), kept
 
 
+def _smaller(stored: bytes, size: int, quality: int) -> bytes:
+    pixels = preprocessing.load_image(stored, max_side=size).pixels
+    return preprocessing.encode_for_storage(preprocessing.fit_long_side(pixels, size), quality=quality)
+
+
 def thumbnail(stored: bytes) -> bytes:
     """A small JPEG of a stored photo."""
-    pixels = preprocessing.load_image(stored, max_side=THUMBNAIL_SIZE).pixels
-    return preprocessing.encode_for_storage(preprocessing.fit_long_side(pixels, THUMBNAIL_SIZE), quality=80)
+    return _smaller(stored, THUMBNAIL_SIZE, 80)
+
+
+def display_copy(stored: bytes) -> bytes:
+    """The JPEG a preview shows: upright, DISPLAY_SIZE on its long side (never larger than the photo)."""
+    return _smaller(stored, DISPLAY_SIZE, DISPLAY_QUALITY)

@@ -1,13 +1,17 @@
-"""Operator commands under `flask bcd`: re-embedding stored sessions after a model change."""
+"""Operator commands under `flask bcd`: re-embedding stored sessions after a model change; the master key of the
+photo encryption (a new one, rotation) and sealing what an older version stored in plain."""
 
+import os
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from ..constants import JobStatus
-from ..services import submissions
+from ..services import privacy, submissions
+from ..store import keys
 from ..store.jobs import stale_sessions
 from ..vision.embeddings import embedder
 
@@ -55,6 +59,36 @@ def _wait(timeout: float | None) -> None:
         if deadline is not None and time.monotonic() >= deadline:
             raise click.ClickException(f"{pending} sessions still pending after {timeout:g} s.")
         time.sleep(POLL_SECONDS)
+
+
+@bcd.command("new-master-key")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def new_master_key(path: Path) -> None:
+    """Write a new master key file (0600) for BCD_MASTER_KEY_FILE; refuses to overwrite one."""
+    if path.exists():
+        raise click.ClickException(f"{path} exists: a master key is never overwritten (rotate it instead).")
+    keys.write_key_file(path, keys.Keyring({1: os.urandom(keys.KEY_BYTES)}))
+    click.echo(f"wrote {path}; set BCD_MASTER_KEY_FILE={path} and back it up apart from the data")
+
+
+@bcd.command("rotate-master-key")
+def rotate_master_key() -> None:
+    """Add a master key version to the key file and re-wrap every user key under it (no photo is touched;
+    resumable). Keep the old versions in the file while backups wrapped under them are kept."""
+    config = current_app.config
+    if config["MASTER_KEY"] and not config["MASTER_KEY_FILE"]:
+        raise click.ClickException(
+            "rotation needs the key in a file: set BCD_MASTER_KEY_FILE instead of BCD_MASTER_KEY"
+        )
+    path = Path(config["MASTER_KEY_FILE"] or config["DEV_MASTER_KEY_FILE"])
+    done = keys.rotate(current_app._get_current_object(), path, report=click.echo)
+    click.echo(f"done: {done} user keys re-wrapped; running servers read the new version from the file on first use")
+
+
+@bcd.command("seal-existing")
+def seal_existing() -> None:
+    """Seal the photos, copies and feature maps an older version stored in plain (idempotent, resumable)."""
+    privacy.seal_existing(report=click.echo)
 
 
 def init_app(app: Flask) -> None:
