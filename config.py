@@ -60,6 +60,8 @@ class Config:
     MASTER_KEY_FILE = os.environ.get("BCD_MASTER_KEY_FILE", "")
     MASTER_KEY = os.environ.get("BCD_MASTER_KEY", "")
     DEV_MASTER_KEY_FILE = str(BASE_DIR / "instance" / "master.key")
+    # Where `flask bcd backup` and `restore` find pg_dump and pg_restore (else the embedded server's, else PATH).
+    PG_BIN_DIR = os.environ.get("PG_BIN_DIR", "")
     # Largest request body in bytes (uploads); larger answers 413.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
     MAX_FORM_PARTS = 20

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -62,6 +63,9 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool:
         """Whether an object is there."""
 
+    def list_keys(self) -> Iterator[str]:
+        """Every object's key (for a backup)."""
+
 
 class LocalStorage:
     """Files under one folder (UPLOAD_DIR), every folder 0700."""
@@ -112,6 +116,12 @@ class LocalStorage:
         """Whether a file is there."""
         return self._path(key).is_file()
 
+    def list_keys(self) -> Iterator[str]:
+        """Every file's key, skipping a write still in progress."""
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file() and not path.name.startswith(".part-"):
+                yield str(path.relative_to(self.root))
+
 
 class SealedStorage:
     """Any storage, with every object sealed for the user its key names, under that key (so an object copied to
@@ -142,6 +152,10 @@ class SealedStorage:
     def exists(self, key: str) -> bool:
         """Whether an object is there (sealed or not)."""
         return self.inner.exists(key)
+
+    def list_keys(self) -> Iterator[str]:
+        """Every object's key."""
+        return self.inner.list_keys()
 
 
 def make_storage(config: dict) -> Storage:

@@ -1,6 +1,8 @@
 """Photo storage in an S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, Supabase Storage) through boto3:
 credentials from boto3's usual chain (environment, shared files, instance role)."""
 
+from collections.abc import Iterator
+
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -61,6 +63,12 @@ class S3Storage:
 
     def _delete(self, objects: list[dict]) -> None:
         self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
+
+    def list_keys(self) -> Iterator[str]:
+        """Every object's key under the prefix."""
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"][len(self.prefix) :]
 
     def exists(self, key: str) -> bool:
         """Whether an object is there."""

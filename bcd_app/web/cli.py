@@ -10,7 +10,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from ..constants import JobStatus
-from ..services import privacy, submissions
+from ..errors import ApiError
+from ..services import backup, privacy, submissions
 from ..store import keys
 from ..store.jobs import stale_sessions
 from ..vision.embeddings import embedder
@@ -59,6 +60,28 @@ def _wait(timeout: float | None) -> None:
         if deadline is not None and time.monotonic() >= deadline:
             raise click.ClickException(f"{pending} sessions still pending after {timeout:g} s.")
         time.sleep(POLL_SECONDS)
+
+
+@bcd.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(dest: Path) -> None:
+    """Back up the database (pg_dump, one snapshot) and every stored object (sealed) into DEST."""
+    try:
+        backup.backup(dest, report=click.echo)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"backup written to {dest}; the master key is not in it: keep its file backed up apart")
+
+
+@bcd.command("restore")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore_command(src: Path) -> None:
+    """Restore a backup from SRC into an empty database and an empty storage (the same master key must be set)."""
+    try:
+        backup.restore(src, report=click.echo)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo("restored; start the service")
 
 
 @bcd.command("new-master-key")
