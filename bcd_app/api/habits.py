@@ -77,16 +77,7 @@ def _consents_out(user_id) -> ConsentsOut:
     states, history = consents.state(user_id)
     return ConsentsOut(
         consents=[ConsentStateOut(**entry) for entry in states],
-        history=[
-            ConsentRecordOut(
-                kind=entry.kind,
-                version=entry.version,
-                text_sha256=entry.text_sha256,
-                accepted=entry.accepted,
-                recorded_at=entry.recorded_at.isoformat(),
-            )
-            for entry in history
-        ],
+        history=[ConsentRecordOut(**consents.record_fields(entry)) for entry in history],
     )
 
 

@@ -57,6 +57,17 @@ def record(user_id: uuid.UUID, kind: str, version: str, accepted: bool) -> Conse
     return entry
 
 
+def record_fields(entry: ConsentRecord) -> dict:
+    """One ledger record as the API and the export give it."""
+    return {
+        "kind": entry.kind,
+        "version": entry.version,
+        "text_sha256": entry.text_sha256,
+        "accepted": entry.accepted,
+        "recorded_at": entry.recorded_at.isoformat(),
+    }
+
+
 def state(user_id: uuid.UUID) -> tuple[list[dict], list[ConsentRecord]]:
     """Every kind's state (last answer; current when it accepted today's text) and the whole ledger."""
     history = store.history(user_id)

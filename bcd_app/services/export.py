@@ -5,11 +5,13 @@ import json
 import uuid
 import zipfile
 
-from ..models import CaptureSession, ConsentRecord, Schedule, User
+from ..models import CaptureSession, User
 from ..store import consents as consent_rows
 from ..store import images, results
 from ..store import schedules as schedule_rows
 from ..store import sessions as session_rows
+from .consents import record_fields
+from .schedule import settings_of
 
 
 def export_user(user: User) -> bytes:
@@ -19,8 +21,8 @@ def export_user(user: User) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         manifest = {
             "account": {"email": user.email, "created_at": user.created_at.isoformat()},
-            "consents": [_consent_entry(entry) for entry in consent_rows.history(user.id)],
-            "schedule": _schedule_entry(schedule_rows.of_user(user.id)),
+            "consents": [record_fields(entry) for entry in consent_rows.history(user.id)],
+            "schedule": _schedule(user.id),
             "sessions": [],
         }
         for session in session_rows.all_of(user.id):
@@ -49,26 +51,9 @@ def _session_entry(session: CaptureSession, result: dict | None) -> dict:
     }
 
 
-def _consent_entry(entry: ConsentRecord) -> dict:
-    return {
-        "kind": entry.kind,
-        "version": entry.version,
-        "text_sha256": entry.text_sha256,
-        "accepted": entry.accepted,
-        "recorded_at": entry.recorded_at.isoformat(),
-    }
-
-
-def _schedule_entry(row: Schedule | None) -> dict | None:
-    if row is None:
-        return None
-    return {
-        "quick_every_days": row.quick_every_days,
-        "full_every_days": row.full_every_days,
-        "cycle_day": row.cycle_day,
-        "timezone": row.timezone,
-        "reminder_time": row.reminder_time.strftime("%H:%M"),
-    }
+def _schedule(user_id: uuid.UUID) -> dict | None:
+    row = schedule_rows.of_user(user_id)
+    return None if row is None else settings_of(row)
 
 
 def export_filename(user_id: uuid.UUID) -> str:

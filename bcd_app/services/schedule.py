@@ -58,14 +58,21 @@ def _row(user_id: uuid.UUID, secret: str) -> Schedule:
     return row
 
 
-def _answer(row: Schedule, secret: str, now: datetime) -> dict:
-    due = next_due(_plan(row), *store.last_completed(row.user_id), now)
+def settings_of(row: Schedule) -> dict:
+    """A schedule's settings as the API and the export give them."""
     return {
         "quick_every_days": row.quick_every_days,
         "full_every_days": row.full_every_days,
         "cycle_day": row.cycle_day,
         "timezone": row.timezone,
         "reminder_time": row.reminder_time.strftime("%H:%M"),
+    }
+
+
+def _answer(row: Schedule, secret: str, now: datetime) -> dict:
+    due = next_due(_plan(row), *store.last_completed(row.user_id), now)
+    return {
+        **settings_of(row),
         "next_quick_due": due.next_quick.isoformat(),
         "next_full_due": due.next_full.isoformat(),
         "overdue": due.overdue,
