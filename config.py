@@ -145,6 +145,8 @@ class ProductionConfig(Config):
             raise RuntimeError("SECRET_KEY must be set in production")
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("DATABASE_URL must be set in production (no embedded fall-back)")
+        if not cls.ALLOWED_ORIGINS or "*" in cls.ALLOWED_ORIGINS:
+            raise RuntimeError("ALLOWED_ORIGINS must list explicit origins in production, never '*'")
         if not (os.environ.get("BCD_MASTER_KEY_FILE") or os.environ.get("BCD_MASTER_KEY")):
             raise RuntimeError(
                 "BCD_MASTER_KEY_FILE (or BCD_MASTER_KEY, base64 of 32 random bytes) must be set in production: it "
@@ -153,5 +155,3 @@ class ProductionConfig(Config):
             )
         if os.environ.get("STORAGE_BACKEND") == "s3" and not os.environ.get("S3_BUCKET"):
             raise RuntimeError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
-        if not cls.ALLOWED_ORIGINS or "*" in cls.ALLOWED_ORIGINS:
-            raise RuntimeError("ALLOWED_ORIGINS must list explicit origins in production, never '*'")

@@ -11,14 +11,16 @@ from bcd_app.constants import EMBEDDING_DIM, JobStatus
 from bcd_app.db import db
 from bcd_app.models import AnalysisJob
 from bcd_app.services import features
+from bcd_app.store.keys import SEALING_BYTES
 from bcd_app.vision.embeddings import DEFAULT_MODEL_VERSION
 from tests import photo_data
 from tests.helpers import completed_session, create_session, data_of, upload, wait_until
 from tests.photo_data import SCENES
 from tests.test_analysis import _session_photos, _without_links, analyse
 
-# EfficientNet-Lite0's last feature map at 224 px: 1280 channels x 7 x 7, half precision.
-FEATURE_MAP_BYTES = EMBEDDING_DIM * 7 * 7 * 2
+# EfficientNet-Lite0's last feature map at 224 px: 1280 channels x 7 x 7, half precision, sealed (the header,
+# nonce and tag of store/keys.py).
+FEATURE_MAP_BYTES = EMBEDDING_DIM * 7 * 7 * 2 + SEALING_BYTES
 
 
 def _kept(app, session_id: str) -> dict[str, tuple]:

@@ -30,16 +30,25 @@ def display_bytes(image: Photo) -> bytes:
 
 
 def make_display(image_id: uuid.UUID) -> bool:
-    """Make a just-uploaded photo's display copy in the background; False when the photo is gone or has one."""
+    """Make a just-uploaded photo's display copy in the background; False when the photo is gone or has one. A
+    photo removed while its copy was made loses the copy too (the removal deleted its files before it was
+    written)."""
     image = store.get(image_id)
-    db.session.rollback()
     if image is None or store.has_display(image):
+        db.session.rollback()
         return False
+    key = image.storage_key
     try:
         display_bytes(image)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotFound):
         return False
-    return True
+    finally:
+        db.session.rollback()
+    if store.still_there(image_id):
+        db.session.rollback()
+        return True
+    store.drop_display(key)
+    return False
 
 
 def preview_bytes(image: Photo, variant: str) -> bytes:

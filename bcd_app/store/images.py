@@ -85,6 +85,16 @@ def has_display(photo: Photo) -> bool:
     return storage().exists(display_key(photo.storage_key))
 
 
+def still_there(image_id: uuid.UUID) -> bool:
+    """Whether a photo's row exists now (a fresh look at the table, not the session's copy)."""
+    return db.session.scalar(select(Photo.id).where(Photo.id == image_id)) is not None
+
+
+def drop_display(storage_key: str) -> None:
+    """Remove the display copy of the photo kept at `storage_key`."""
+    storage().delete(display_key(storage_key))
+
+
 def keep_display(photo: Photo, data: bytes) -> None:
     """Store the photo's display copy."""
     storage().put(display_key(photo.storage_key), data)

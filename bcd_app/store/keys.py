@@ -15,15 +15,22 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask, current_app
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..db import db
+from ..errors import NotFound
 from ..models import UserKey, utcnow
 
 # A sealed object: magic and format, the user key's version (1 byte), a 96-bit nonce, then AES-GCM's output.
 MAGIC = b"BCD\x01"
 NONCE_BYTES = 12
+TAG_BYTES = 16
+# What sealing adds to an object's size.
+SEALING_BYTES = len(MAGIC) + 1 + NONCE_BYTES + TAG_BYTES
+# The row an erasure leaves while it runs: the key is gone, and none is made again for the account.
+DESTROYED = 0
 KEY_BYTES = 32
 USER_KEY_VERSION = 1
 # An unwrapped user key is kept in the process this long: one database read per user and minute, not per object.
@@ -34,6 +41,14 @@ CACHE_SECONDS = 60.0
 LOCK_TIMEOUT = "3s"
 # Re-wrapped user keys per transaction of a rotation (each batch commits: a rotation can stop and resume).
 ROTATION_BATCH = 500
+
+
+class KeyGone(NotFound):
+    """The user's key was destroyed (her account is being erased): nothing more is sealed for her; the request
+    that wanted to answers 404, as for anything of an erased account."""
+
+    def __init__(self) -> None:
+        super().__init__("Not found.")
 
 
 class Unreadable(Exception):
@@ -171,22 +186,26 @@ def add_for(user_id: uuid.UUID) -> None:
 
 
 def user_key(user_id: uuid.UUID, *, create: bool) -> bytes | None:
-    """A user's data key: from this process's cache, else unwrapped from its row. An account from before keys
-    existed gets one with `create`, committed at once on a connection of its own (so it exists before anything
-    sealed with it), waiting at most LOCK_TIMEOUT for the account's row (an erasure under way wins)."""
+    """A user's data key: from this process's cache, else unwrapped from its row; None once destroyed. An account
+    from before keys existed gets one with `create`, committed at once on a connection of its own (so it exists
+    before anything sealed with it), waiting at most LOCK_TIMEOUT for the account's row (an erasure under way
+    wins: KeyGone)."""
     cached = _cache.get(user_id)
     if cached is not None:
         return cached
     query = select(UserKey.wrapped, UserKey.master_version).where(UserKey.user_id == user_id)
     row = db.session.execute(query).first()
     if row is None and create:
-        with db.engine.begin() as connection:
-            connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-            connection.execute(
-                insert(UserKey).values(**_new_row(user_id)).on_conflict_do_nothing(index_elements=[UserKey.user_id])
-            )
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                connection.execute(
+                    insert(UserKey).values(**_new_row(user_id)).on_conflict_do_nothing(index_elements=[UserKey.user_id])
+                )
+        except (OperationalError, IntegrityError):
+            raise KeyGone() from None
         row = db.session.execute(query).first()
-    if row is None:
+    if row is None or row.master_version == DESTROYED:
         return None
     key = _unwrap(_keyring_with(row.master_version), user_id, row.wrapped, row.master_version)
     _cache.put(user_id, key)
@@ -200,6 +219,8 @@ def _aad(user_id: uuid.UUID, object_id: str, version: int) -> bytes:
 def seal(user_id: uuid.UUID, object_id: str, data: bytes) -> bytes:
     """`data` encrypted for `user_id` under the name `object_id`."""
     key = user_key(user_id, create=True)
+    if key is None:
+        raise KeyGone()
     nonce = secrets.token_bytes(NONCE_BYTES)
     sealed = AESGCM(key).encrypt(nonce, data, _aad(user_id, object_id, USER_KEY_VERSION))
     return MAGIC + bytes([USER_KEY_VERSION]) + nonce + sealed
@@ -208,7 +229,7 @@ def seal(user_id: uuid.UUID, object_id: str, data: bytes) -> bytes:
 def open_sealed(user_id: uuid.UUID, object_id: str, blob: bytes) -> bytes:
     """The plain bytes of a sealed object; Unreadable when it is not this user's object of this name, or the
     user's key is gone."""
-    if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 1 + NONCE_BYTES + 16:
+    if not blob.startswith(MAGIC) or len(blob) < SEALING_BYTES:
         raise Unreadable("not a sealed object")
     version, nonce = blob[len(MAGIC)], blob[len(MAGIC) + 1 : len(MAGIC) + 1 + NONCE_BYTES]
     key = user_key(user_id, create=False)
@@ -236,8 +257,15 @@ def open_column(user_id: uuid.UUID, object_id: str, blob: bytes | None) -> bytes
 
 
 def destroy(user_id: uuid.UUID) -> None:
-    """Delete a user's wrapped key (the caller commits, before removing anything else) and forget it here."""
-    db.session.execute(delete(UserKey).where(UserKey.user_id == user_id))
+    """Destroy a user's key (the caller commits, before removing anything else) and forget it here. The row stays
+    as a tombstone, without the key, until the account's deletion takes it, so that no request racing the erasure
+    makes her a new one."""
+    tombstone = {"wrapped": b"", "master_version": DESTROYED, "created_at": utcnow()}
+    db.session.execute(
+        insert(UserKey)
+        .values(user_id=user_id, **tombstone)
+        .on_conflict_do_update(index_elements=[UserKey.user_id], set_=tombstone)
+    )
     _cache.drop(user_id)
 
 
@@ -247,7 +275,9 @@ def rotate(app: Flask, key_file: Path, report=print) -> int:
     stopped. No photo is read or written. Answers how many keys were re-wrapped."""
     keyring = parse_keyring(key_file.read_text())
     with app.app_context():
-        behind = db.session.scalar(select(func.count()).where(UserKey.master_version < keyring.current))
+        behind = db.session.scalar(
+            select(func.count()).where(UserKey.master_version < keyring.current, UserKey.master_version != DESTROYED)
+        )
         if not behind:
             keyring = Keyring({**keyring.keys, keyring.current + 1: AESGCM.generate_key(bit_length=256)})
             write_key_file(key_file, keyring)
@@ -257,7 +287,7 @@ def rotate(app: Flask, key_file: Path, report=print) -> int:
         while True:
             rows = db.session.execute(
                 select(UserKey.user_id, UserKey.wrapped, UserKey.master_version)
-                .where(UserKey.master_version < keyring.current)
+                .where(UserKey.master_version < keyring.current, UserKey.master_version != DESTROYED)
                 .limit(ROTATION_BATCH)
                 .with_for_update(skip_locked=True)
             ).all()

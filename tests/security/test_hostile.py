@@ -20,6 +20,9 @@ PUBLIC_ENDPOINTS = {
     "api.media.image_file",
     "api.media.signed_region_map",
     "api.media.capture_guide_file",
+    "api.habits.calendar_feed",
+    "api.habits.consent_text",
+    "api.clinician.report_file",
 }
 
 
