@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export FLASK_APP := wsgi.py
 
-.PHONY: install run serve test test-fast lint bench fuzz
+.PHONY: install run serve test test-fast lint bench soak fuzz
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -50,3 +50,9 @@ bench: install
 	$(PY) bench/trust_eval.py
 	$(PY) bench/upload_memory.py
 	$(PY) bench/service_bench.py
+	$(PY) bench/privacy_bench.py
+	$(PY) bench/report_bench.py
+
+# Thirty minutes of steady traffic at half the measured capacity (`--minutes 120` for longer).
+soak: install
+	$(PY) bench/soak.py

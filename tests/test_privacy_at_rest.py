@@ -66,7 +66,9 @@ def _folder_objects(root: str) -> dict[str, bytes]:
 
 @pytest.fixture()
 def s3_app(app, migrated, tmp_path, s3_bucket):
-    """An app on the test database whose storage is a bucket of a real S3 endpoint (no upload folder in use)."""
+    """An app on the test database whose storage is a bucket of a real S3 endpoint (no upload folder in use). The
+    folder app's pool stops first: it would claim this app's jobs and not find their photos."""
+    app.extensions["job_runner"].shutdown(timeout=30)
     endpoint, bucket, client = s3_bucket
     config = make_config(
         migrated, str(tmp_path / "unused"), STORAGE_BACKEND="s3", S3_BUCKET=bucket, S3_ENDPOINT_URL=endpoint
@@ -175,6 +177,7 @@ def test_a_blob_under_another_name_does_not_open_and_answers_404(app, client, au
 def test_rotation_rewraps_every_key_and_every_photo_stays_readable(app, migrated, upload_dir, tmp_path, jpeg):
     key_file = tmp_path / "master.key"
     keys.write_key_file(key_file, keys.Keyring({1: os.urandom(32)}))
+    app.extensions["job_runner"].shutdown(timeout=30)  # one pool on the database: the rotating app's
     rotating = create_app(make_config(migrated, upload_dir, MASTER_KEY_FILE=str(key_file)))
     rotating.extensions["job_runner"].start()
     try:

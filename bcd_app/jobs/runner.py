@@ -46,6 +46,15 @@ def lower_thread_priority(nice: int) -> None:
         log.warning("could not lower the analysis threads' priority")
 
 
+def idle_thread_priority() -> None:
+    """Run this thread only when the CPU has nothing else to do (Linux SCHED_IDLE, per thread): for work nobody
+    waits for, so it never slows a request or an analysis."""
+    try:
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        lower_thread_priority(19)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How a run ended: the job's next status, its error, and the delay before a retry."""
@@ -65,6 +74,7 @@ class JobRunner:
         self._executor: ThreadPoolExecutor | None = None
         # One thread that computes just-uploaded photos' model output (services/features.py).
         self._features: ThreadPoolExecutor | None = None
+        self._displays: ThreadPoolExecutor | None = None
         self._features_waiting = 0
         self._running: set[uuid.UUID] = set()
         self._lock = threading.Lock()
@@ -112,6 +122,11 @@ class JobRunner:
             initializer=lower_thread_priority,
             initargs=(config["JOB_NICE"],),
         )
+        # Display copies: made as photos arrive, but only with CPU nobody else wants (a preview asked for first
+        # makes its own).
+        self._displays = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="displays", initializer=idle_thread_priority
+        )
         self._features_waiting = 0
         self._threads = [
             threading.Thread(target=self._dispatch_loop, name="job-dispatch", daemon=True),
@@ -149,8 +164,9 @@ class JobRunner:
         with self._lock:
             if self._features_waiting >= self.app.config["PRECOMPUTE_QUEUE"]:
                 return
-            self._features_waiting += 1
-        self._features.submit(self._precompute, image_id)
+            self._features_waiting += 2
+        self._features.submit(self._background, self._features_of, image_id)
+        self._displays.submit(self._background, previews.make_display, image_id)
 
     @property
     def precomputing(self) -> int:
@@ -158,17 +174,20 @@ class JobRunner:
         with self._lock:
             return self._features_waiting
 
-    def _precompute(self, image_id: uuid.UUID) -> None:
+    @staticmethod
+    def _features_of(image_id: uuid.UUID) -> None:
+        started = time.perf_counter()
+        if features.precompute(image_id):
+            metrics.PHOTO_FEATURES.observe(time.perf_counter() - started)
+
+    def _background(self, work: Callable[[uuid.UUID], object], image_id: uuid.UUID) -> None:
         try:
             with self.app.app_context():
-                started = time.perf_counter()
-                if features.precompute(image_id):
-                    metrics.PHOTO_FEATURES.observe(time.perf_counter() - started)
-                previews.make_display(image_id)
+                work(image_id)
         except DATABASE_DOWN:
-            pass  # the analysis computes what is missing; the dispatcher reports the outage
+            pass  # the analysis or the preview makes what is missing; the dispatcher reports the outage
         except Exception:
-            log.exception("precomputing a photo's model output failed")
+            log.exception("background work on an uploaded photo failed")
         finally:
             with self._lock:
                 self._features_waiting -= 1
@@ -196,6 +215,7 @@ class JobRunner:
         # A photo's model output being computed is let finish (well under a second): its transaction would
         # otherwise outlive the pool, holding locks the next user of the tables waits on.
         self._features.shutdown(wait=True, cancel_futures=True)
+        self._displays.shutdown(wait=True, cancel_futures=True)
         # The dispatcher and heartbeat are daemon threads: one still inside a database call while the interpreter
         # exits races its exit handlers ("dictionary changed size during iteration" in weakref's). They see the
         # stop at their next look.
