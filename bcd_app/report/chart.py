@@ -37,6 +37,7 @@ def history_chart(points: list[Point]) -> bytes:
     top_score = max([MIN_SCORE_AXIS, *(s * 1.15 for s in scores)])
 
     def y_of(value: float, scale: float) -> float:
+        """The pixel row of `value` on an axis from 0 to `scale`."""
         return bottom - (bottom - top) * min(value / scale, 1.0)
 
     for bound, label in VARIATION_BANDS:

@@ -67,6 +67,7 @@ class _Report(FPDF):
         self.set_auto_page_break(True, margin=18)
 
     def footer(self) -> None:
+        """Every page's foot: the reference and the page number."""
         self.set_y(-12)
         self.set_font("Helvetica", size=8)
         self.set_text_color(110)

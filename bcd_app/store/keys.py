@@ -122,17 +122,20 @@ class _Cache:
         self.keys: dict[uuid.UUID, tuple[bytes, float]] = {}
 
     def get(self, user_id: uuid.UUID) -> bytes | None:
+        """A user's key if it is here and fresh."""
         with self.lock:
             found = self.keys.get(user_id)
         return found[0] if found and found[1] > time.monotonic() else None
 
     def put(self, user_id: uuid.UUID, key: bytes) -> None:
+        """Keep a user's key for CACHE_SECONDS."""
         with self.lock:
             if len(self.keys) > 10_000:
                 self.keys.clear()
             self.keys[user_id] = (key, time.monotonic() + CACHE_SECONDS)
 
     def drop(self, user_id: uuid.UUID) -> None:
+        """Forget a user's key now."""
         with self.lock:
             self.keys.pop(user_id, None)
 
