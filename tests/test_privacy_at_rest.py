@@ -325,3 +325,15 @@ def test_seal_existing_seals_what_an_older_version_kept_in_plain(app, client, au
         assert app.extensions["storage"].get(key) == plain
         assert seal_existing(report=lambda _: None) == {"files": 0, "feature_maps": 0, "angle_copies": 0}
         db.session.remove()
+
+
+def test_processes_starting_together_make_one_development_key(tmp_path):
+    """Two gunicorn workers starting at once on a first run must not each make (and keep) a key of their own."""
+    import concurrent.futures
+
+    config = {"MASTER_KEY_FILE": "", "MASTER_KEY": "", "DEV_MASTER_KEY_FILE": str(tmp_path / "instance" / "master.key")}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        loaded = list(pool.map(lambda _: keys.load_keyring(config).keys[1], range(16)))
+    assert len(set(loaded)) == 1
+    assert [p.name for p in (tmp_path / "instance").iterdir()] == ["master.key"]
+    assert (tmp_path / "instance" / "master.key").stat().st_mode & 0o777 == 0o600

@@ -110,8 +110,21 @@ def load_keyring(config: dict) -> Keyring:
         return parse_keyring(config["MASTER_KEY"])
     path = Path(config["DEV_MASTER_KEY_FILE"])
     if not path.exists():
-        write_key_file(path, Keyring({1: AESGCM.generate_key(bit_length=256)}))
+        _create_once(path)
     return parse_keyring(path.read_text())
+
+
+def _create_once(path: Path) -> None:
+    """Make the development key file unless another process (a sibling gunicorn worker starting at the same time)
+    made it first: the file is linked into place only where none exists, so every process reads the same key."""
+    draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    write_key_file(draft, Keyring({1: AESGCM.generate_key(bit_length=256)}))
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
 
 
 class _Cache:
