@@ -15,7 +15,7 @@ from ..schemas.requests import ShareIn
 from ..schemas.resources import BareSuccess, ReportAngle, ReportSummary, ShareItem, ShareOpening, ShareOut, SharesOut
 from ..services import clinician_report, shares
 from ..web.extensions import limiter, spec
-from .common import config, current_user, ok, public
+from .common import config, current_user, ok, public, public_link_limit
 from .links import REPORT_SALT, absolute_url, open_link, sign
 
 bp = Blueprint("clinician", __name__)
@@ -58,7 +58,7 @@ def generate_report(session_id: str):
             taken_at=session.created_at.isoformat(),
             session_type=session.session_type,
             first_session=result.is_first_session,
-            overall_level=None if result.is_first_session else scores.variation_level,
+            overall_level=clinician_report.overall_level(result),
             analysis_confidence_score=scores.analysis_confidence_score,
             confidence_label=result.interpretation.confidence_label,
             session_quality_score=scores.session_quality_score,
@@ -67,12 +67,8 @@ def generate_report(session_id: str):
                 ReportAngle(
                     angle_type=angle.angle_type,
                     variation_level=angle.variation_level,
-                    distance_to_baseline=angle.comparisons["baseline"].distance
-                    if "baseline" in angle.comparisons
-                    else None,
-                    distance_to_previous=angle.comparisons["previous"].distance
-                    if "previous" in angle.comparisons
-                    else None,
+                    distance_to_baseline=clinician_report.layer_distance(angle, "baseline"),
+                    distance_to_previous=clinician_report.layer_distance(angle, "previous"),
                 )
                 for angle in result.session_analysis.per_angle
             ],
@@ -147,12 +143,8 @@ def revoke_share(share_id: str):
     return BareSuccess()
 
 
-def _public_limit() -> str:
-    return config("PUBLIC_LINK_RATE_LIMIT")
-
-
 @shared.get("/s/<token>")
-@limiter.limit(_public_limit)
+@limiter.limit(public_link_limit)
 @spec.validate(resp=Responses("HTTP_200", HTTP_404=ErrorBody, HTTP_409=ErrorBody), tags=TAGS, security={})
 def shared_page(token: str):
     """A shared report as a page of its own (no script; pictures inline) with a button to download the PDF."""
@@ -164,7 +156,7 @@ def shared_page(token: str):
 
 
 @shared.get("/s/<token>/report.pdf")
-@limiter.limit(_public_limit)
+@limiter.limit(public_link_limit)
 @spec.validate(resp=Responses("HTTP_200", HTTP_404=ErrorBody, HTTP_409=ErrorBody), tags=TAGS, security={})
 def shared_pdf(token: str):
     """A shared report's PDF, as a download."""

@@ -24,6 +24,11 @@ def config(name: str) -> Any:
     return current_app.config[name]
 
 
+def public_link_limit() -> str:
+    """The burst limit of the public links (calendar feeds, share pages), per address."""
+    return config("PUBLIC_LINK_RATE_LIMIT")
+
+
 def public(view: Callable) -> Callable:
     """Mark a view as reachable without a bearer token."""
     view.is_public = True

@@ -10,7 +10,7 @@ from ..schemas.requests import ConsentIn, ScheduleIn
 from ..schemas.resources import ConsentRecordOut, ConsentsOut, ConsentStateOut, ConsentTextOut, ScheduleOut
 from ..services import consents, schedule
 from ..web.extensions import limiter, spec
-from .common import config, current_user, ok, public
+from .common import config, current_user, ok, public, public_link_limit
 from .links import absolute_url
 
 bp = Blueprint("habits", __name__)
@@ -44,13 +44,9 @@ def renew_calendar_token():
     return ok(_schedule_out(schedule.renew_calendar_token(current_user().id, config("SECRET_KEY"))))
 
 
-def _feed_limit() -> str:
-    return config("PUBLIC_LINK_RATE_LIMIT")
-
-
 @bp.get("/calendar/<token>.ics")
 @public
-@limiter.limit(_feed_limit)
+@limiter.limit(public_link_limit)
 @spec.validate(resp=Responses("HTTP_200", HTTP_404=ErrorBody), tags=TAGS, security={})
 def calendar_feed(token: str):
     """The iCalendar feed a phone's calendar subscribes to (the token is the capability; neutral titles)."""

@@ -46,6 +46,10 @@ def lower_thread_priority(nice: int) -> None:
         log.warning("could not lower the analysis threads' priority")
 
 
+# The background tasks of one uploaded photo: its model output and its display copy (PRECOMPUTE_QUEUE counts photos).
+BACKGROUND_TASKS = 2
+
+
 def idle_thread_priority() -> None:
     """Run this thread only when the CPU has nothing else to do (Linux SCHED_IDLE, per thread): for work nobody
     waits for, so it never slows a request or an analysis."""
@@ -162,15 +166,15 @@ class JobRunner:
         if not self.alive or self._draining:
             return
         with self._lock:
-            if self._features_waiting >= self.app.config["PRECOMPUTE_QUEUE"]:
+            if self._features_waiting >= BACKGROUND_TASKS * self.app.config["PRECOMPUTE_QUEUE"]:
                 return
-            self._features_waiting += 2
+            self._features_waiting += BACKGROUND_TASKS
         self._features.submit(self._background, self._features_of, image_id)
         self._displays.submit(self._background, previews.make_display, image_id)
 
     @property
     def precomputing(self) -> int:
-        """Photos whose background work is waiting or running in this process."""
+        """Background tasks of uploaded photos waiting or running in this process."""
         with self._lock:
             return self._features_waiting
 

@@ -71,14 +71,15 @@ def check_password(password: str, email: str) -> str:
     return password
 
 
-def _hash_token(token: str) -> str:
+def hash_token(token: str) -> str:
+    """How every token the service hands out is kept (bearer tokens, share links, calendar feeds): its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _issue_token(user: User, ttl_hours: int) -> IssuedToken:
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(hours=ttl_hours)
-    store.add_token(user.id, _hash_token(token), expires_at)
+    store.add_token(user.id, hash_token(token), expires_at)
     return IssuedToken(token=token, expires_at=expires_at, user=user)
 
 
@@ -145,7 +146,7 @@ def login(email: str, password: str, ttl_hours: int, *, secret: str, address: st
 
 def authenticate(token: str) -> User:
     """The user a live token belongs to, or Unauthorized."""
-    found = store.token_owner(_hash_token(token))
+    found = store.token_owner(hash_token(token))
     if found is None:
         raise Unauthorized("The token is not valid.", code="invalid_token")
     user, auth = found
@@ -158,7 +159,7 @@ def authenticate(token: str) -> User:
 
 def logout(token: str) -> None:
     """Revoke one token."""
-    store.revoke_token(_hash_token(token))
+    store.revoke_token(hash_token(token))
     db.session.commit()
 
 

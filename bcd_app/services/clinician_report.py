@@ -19,6 +19,7 @@ from ..schemas.analysis import AnalysisResult, AngleResult
 from ..store import images, jobs, results
 from ..store import schedules as schedule_rows
 from ..vision.drawing import encoded, region_map, side_by_side
+from .reports import stored_result
 from .sessions import get_owned_session
 
 # Photos in the report: JPEG at this quality (the panels are display size, 384 px high).
@@ -57,16 +58,26 @@ def analysed(user_id: uuid.UUID, session_id: object) -> tuple[CaptureSession, An
             "The analysis of this session is still running; ask for the report once analyze-status says completed.",
             code="analysis_running",
         )
-    result = results.stored(session.id)
-    if result is None:
-        raise Conflict("Analyse the session first: the report shows its result.", code="not_analysed")
-    return session, result
+    return session, stored_result(session)
 
 
-def _when(moment: datetime, user_id: uuid.UUID) -> str:
-    """A moment in the person's time zone when she set one, else UTC."""
+def layer_distance(angle: AngleResult, layer: str) -> float | None:
+    """An angle's distance to one comparison layer, None when it has none."""
+    return angle.comparisons[layer].distance if layer in angle.comparisons else None
+
+
+def overall_level(result: AnalysisResult) -> str | None:
+    """The session's level as the report states it: none for a first session (nothing was compared)."""
+    return None if result.is_first_session else result.scores.variation_level
+
+
+def _zone(user_id: uuid.UUID) -> ZoneInfo:
+    """The person's time zone when she set one, else UTC."""
     schedule = schedule_rows.of_user(user_id)
-    zone = ZoneInfo(schedule.timezone if schedule else "UTC")
+    return ZoneInfo(schedule.timezone if schedule else "UTC")
+
+
+def _when(moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
     return local.strftime("%d %B %Y, %H:%M ") + (local.tzname() or "")
 
@@ -95,12 +106,11 @@ def _section(session: CaptureSession, result: AnalysisResult, angle: AngleResult
         picture, caption = side_by_side([today, reference]), CAPTIONS["pair"]
     else:
         picture, caption = side_by_side([today]), CAPTIONS["alone"]
-    layers = angle.comparisons
     return AngleSection(
         angle=angle.angle_type,
         level=angle.variation_level,
-        distance_to_baseline=layers["baseline"].distance if "baseline" in layers else None,
-        distance_to_previous=layers["previous"].distance if "previous" in layers else None,
+        distance_to_baseline=layer_distance(angle, "baseline"),
+        distance_to_previous=layer_distance(angle, "previous"),
         quality=angle.angle_quality_score,
         picture=encoded(picture, ".jpg", PICTURE_QUALITY),
         caption=caption,
@@ -128,14 +138,15 @@ def gather(user_id: uuid.UUID, session_id: object, secret: str) -> Gathered:
     session, result = analysed(user_id, session_id)
     scores = result.scores
     quality = scores.session_quality_score
+    zone = _zone(user_id)
     data = ReportData(
         reference=pseudonym(secret, user_id),
-        taken_at=_when(session.created_at, user_id),
+        taken_at=_when(session.created_at, zone),
         session_type=session.session_type,
         angles=[angle.angle_type for angle in result.session_analysis.per_angle],
         quality_words=f"{next(word for bound, word in QUALITY_WORDS if quality >= bound)} ({quality:.2f} of 1)",
         confidence_words=f"{result.interpretation.confidence_label} ({scores.analysis_confidence_score:.2f} of 1)",
-        overall_level=None if result.is_first_session else scores.variation_level,
+        overall_level=overall_level(result),
         summary=result.interpretation.summary_text,
         explanation=result.interpretation.explanation_text,
         insights=list(result.localized_insights),
@@ -143,6 +154,6 @@ def gather(user_id: uuid.UUID, session_id: object, secret: str) -> Gathered:
         symmetry=scores.symmetry_score,
         chart=chart(user_id, session.id, result.baseline_used.session_id if result.baseline_used else str(session.id)),
         sections=[_section(session, result, angle) for angle in result.session_analysis.per_angle],
-        generated_at=_when(utcnow(), user_id),
+        generated_at=_when(utcnow(), zone),
     )
     return Gathered(session, result, data)

@@ -48,13 +48,18 @@ def analysis_status(user_id: uuid.UUID, session_id: object) -> AnalysisStatus:
     )
 
 
-def analysed_result(user_id: uuid.UUID, session_id: object) -> tuple[CaptureSession, AnalysisResult]:
-    """The caller's session and its stored result; 409 when it has not been analysed."""
-    session = get_owned_session(user_id, session_id)
+def stored_result(session: CaptureSession) -> AnalysisResult:
+    """A session's stored result; 409 when it has not been analysed."""
     result = results.stored(session.id)
     if result is None:
         raise Conflict("The session has not been analysed yet.", code="not_analysed")
-    return session, result
+    return result
+
+
+def analysed_result(user_id: uuid.UUID, session_id: object) -> tuple[CaptureSession, AnalysisResult]:
+    """The caller's session and its stored result; 409 when it has not been analysed."""
+    session = get_owned_session(user_id, session_id)
+    return session, stored_result(session)
 
 
 def compare_sessions(user_id: uuid.UUID, current_id: object, previous_id: object) -> SessionComparison:

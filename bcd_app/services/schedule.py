@@ -14,6 +14,7 @@ from ..habit.schedule import Plan, next_due, upcoming
 from ..models import Schedule, utcnow
 from ..schemas.requests import ScheduleIn
 from ..store import schedules as store
+from .accounts import hash_token
 
 # Check-ins the feed lists ahead (a phone refreshes a subscription every few hours to a day).
 FEED_EVENTS = 8
@@ -30,13 +31,9 @@ def _token(secret: str, user_id: uuid.UUID, nonce: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _new_token(user_id: uuid.UUID, secret: str) -> dict:
     nonce = secrets.token_hex(16)
-    return {"calendar_nonce": nonce, "calendar_token_hash": _hash(_token(secret, user_id, nonce))}
+    return {"calendar_nonce": nonce, "calendar_token_hash": hash_token(_token(secret, user_id, nonce))}
 
 
 def _row(user_id: uuid.UUID, secret: str) -> Schedule:
@@ -111,7 +108,7 @@ def renew_calendar_token(user_id: uuid.UUID, secret: str) -> dict:
 
 def feed(token: str) -> bytes:
     """The iCalendar feed a token opens; 404 for any other token."""
-    row = store.by_token_hash(_hash(token))
+    row = store.by_token_hash(hash_token(token))
     if row is None:
         raise NotFound("Calendar not found.")
     now = utcnow()

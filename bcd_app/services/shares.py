@@ -1,7 +1,6 @@
 """Share links: a person lets someone without an account (a clinician) see one session's report until the link
 expires or she revokes it; every opening is counted and logged without identifying the viewer."""
 
-import hashlib
 import re
 import secrets
 import uuid
@@ -11,6 +10,7 @@ from ..db import db
 from ..errors import NotFound
 from ..models import ShareLink, utcnow
 from ..store import shares as store
+from .accounts import hash_token
 from .clinician_report import Gathered, analysed, gather
 
 # A browser family is all an opening keeps of the viewer: no address, no full user agent.
@@ -20,10 +20,6 @@ AGENT_FAMILIES = (
     ("firefox", re.compile(r"Firefox/|FxiOS/")),
     ("safari", re.compile(r"Safari/")),
 )
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def agent_family(user_agent: str | None) -> str:
@@ -43,7 +39,7 @@ def create(user_id: uuid.UUID, session_id: uuid.UUID, expires_in_days: int, note
         ShareLink(
             user_id=user_id,
             session_id=session.id,
-            token_hash=_hash(token),
+            token_hash=hash_token(token),
             note=note,
             created_at=utcnow(),
             expires_at=utcnow() + timedelta(days=expires_in_days),
@@ -56,7 +52,9 @@ def create(user_id: uuid.UUID, session_id: uuid.UUID, expires_in_days: int, note
 
 def listed(user_id: uuid.UUID) -> list[tuple[ShareLink, list]]:
     """A person's links, newest first, each with its openings."""
-    return [(link, store.openings(link.id)) for link in store.of_user(user_id)]
+    links = store.of_user(user_id)
+    opened = store.openings([link.id for link in links])
+    return [(link, opened[link.id]) for link in links]
 
 
 def revoke(user_id: uuid.UUID, share_id: object) -> None:
@@ -74,7 +72,7 @@ def revoke(user_id: uuid.UUID, share_id: object) -> None:
 
 def open_shared(token: str, opened: str, user_agent: str | None, secret: str) -> Gathered:
     """The report a live link shows, its opening counted; the same 404 for an unknown, expired or revoked token."""
-    link = store.live(_hash(token), utcnow())
+    link = store.live(hash_token(token), utcnow())
     if link is None:
         raise NotFound("Not found.")
     found = gather(link.user_id, link.session_id, secret)

@@ -50,8 +50,10 @@ def record_opening(link: ShareLink, opened: str, agent_family: str) -> None:
     db.session.add(ShareAccess(share_id=link.id, opened=opened, agent_family=agent_family, accessed_at=now))
 
 
-def openings(share_id: uuid.UUID) -> list[ShareAccess]:
-    """A link's openings, oldest first."""
-    return list(
-        db.session.scalars(select(ShareAccess).where(ShareAccess.share_id == share_id).order_by(ShareAccess.id))
-    )
+def openings(share_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ShareAccess]]:
+    """These links' openings, oldest first, by link (one query)."""
+    found: dict[uuid.UUID, list[ShareAccess]] = {share_id: [] for share_id in share_ids}
+    rows = db.session.scalars(select(ShareAccess).where(ShareAccess.share_id.in_(share_ids)).order_by(ShareAccess.id))
+    for row in rows:
+        found[row.share_id].append(row)
+    return found
