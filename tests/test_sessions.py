@@ -1,7 +1,13 @@
 """Capture sessions, images, the frontend's paths, and ownership."""
 
+import threading
+import uuid
 from pathlib import Path
 
+from sqlalchemy import text
+
+from bcd_app.db import db
+from bcd_app.store import images as store
 from tests.helpers import completed_session, create_session, data_of, upload, uploads_settled, wait_until
 
 
@@ -117,6 +123,60 @@ def test_delete_session_removes_rows_and_files(app, client, auth, jpeg, upload_d
     assert client.delete(f"/api/delete-session/{session_id}", headers=headers).get_json() == {"success": True}
     assert client.get(f"/api/sessions/{session_id}", headers=headers).status_code == 404
     assert not any(Path(upload_dir).rglob("*.jpg"))
+
+
+def _display_copies(upload_dir) -> list:
+    return list(Path(upload_dir).rglob("*.display.jpg"))
+
+
+def test_display_copy_of_a_removed_photo_is_never_written(app, client, auth, jpeg, upload_dir):
+    headers = auth.register()
+    session_id = create_session(client, headers)
+    image_id = data_of(upload(client, headers, session_id, jpeg(), "front"))["id"]
+    uploads_settled(app)
+    with app.app_context():
+        key = store.get(uuid.UUID(image_id)).storage_key
+        db.session.rollback()
+    assert client.delete(f"/api/delete-session/{session_id}", headers=headers).status_code == 200
+    with app.app_context():
+        assert store.keep_display(uuid.UUID(image_id), key, b"late copy") is False
+        db.session.rollback()
+    assert not _display_copies(upload_dir)
+
+
+def test_removal_waits_for_a_display_copy_being_written(app, client, auth, jpeg, upload_dir):
+    headers = auth.register()
+    session_id = create_session(client, headers)
+    image_id = data_of(upload(client, headers, session_id, jpeg(), "front"))["id"]
+    uploads_settled(app)
+    for copy in _display_copies(upload_dir):
+        copy.unlink()
+    deleted = []
+    with app.app_context():
+        key = store.get(uuid.UUID(image_id)).storage_key
+        # The background writer holds the photo's row while it writes: the removal, started now, waits for it.
+        assert store.keep_display(uuid.UUID(image_id), key, b"copy") is True
+        removal = threading.Thread(
+            target=lambda: deleted.append(client.delete(f"/api/delete-session/{session_id}", headers=headers))
+        )
+        removal.start()
+        wait_until(lambda: _waiting_on_a_lock(app), timeout=30, what="the removal to wait on the photo's row")
+        assert _display_copies(upload_dir) and not deleted
+        db.session.commit()
+    removal.join(30)
+    assert deleted[0].status_code == 200
+    assert not any(Path(upload_dir).rglob("*.jpg"))
+
+
+def _waiting_on_a_lock(app) -> bool:
+    with app.app_context(), db.engine.connect() as connection:
+        return bool(
+            connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+        )
 
 
 def test_other_users_session_and_image_are_404(client, auth, jpeg):

@@ -25,30 +25,25 @@ def display_bytes(image: Photo) -> bytes:
         return store.display(image)
     except FileNotFoundError:
         made = display_copy(store.original(image))
-        store.keep_display(image, made)
+        store.keep_display(image.id, image.storage_key, made)
         return made
 
 
 def make_display(image_id: uuid.UUID) -> bool:
-    """Make a just-uploaded photo's display copy in the background; False when the photo is gone or has one. A
-    photo removed while its copy was made loses the copy too (the removal deleted its files before it was
-    written)."""
+    """Make a just-uploaded photo's display copy in the background; False when the photo is gone or has one."""
     image = store.get(image_id)
-    if image is None or store.has_display(image):
-        db.session.rollback()
-        return False
-    key = image.storage_key
     try:
-        display_bytes(image)
+        if image is None or store.has_display(image):
+            return False
+        key = image.storage_key
+        made = display_copy(store.original(image))
+        # The pixels were read in a short transaction; the copy is kept in one that holds the row.
+        db.session.rollback()
+        return store.keep_display(image_id, key, made)
     except (FileNotFoundError, NotFound):
         return False
     finally:
         db.session.rollback()
-    if store.still_there(image_id):
-        db.session.rollback()
-        return True
-    store.drop_display(key)
-    return False
 
 
 def preview_bytes(image: Photo, variant: str) -> bytes:

@@ -85,19 +85,18 @@ def has_display(photo: Photo) -> bool:
     return storage().exists(display_key(photo.storage_key))
 
 
-def still_there(image_id: uuid.UUID) -> bool:
-    """Whether a photo's row exists now (a fresh look at the table, not the session's copy)."""
-    return db.session.scalar(select(Photo.id).where(Photo.id == image_id)) is not None
+def keep_display(image_id: uuid.UUID, storage_key: str, data: bytes) -> bool:
+    """Store the photo's display copy unless the photo is gone; False when it is (nothing written).
 
-
-def drop_display(storage_key: str) -> None:
-    """Remove the display copy of the photo kept at `storage_key`."""
-    storage().delete(display_key(storage_key))
-
-
-def keep_display(photo: Photo, data: bytes) -> None:
-    """Store the photo's display copy."""
-    storage().put(display_key(photo.storage_key), data)
+    The row is held (FOR KEY SHARE) until the caller's transaction ends: a removal of the photo, its session or
+    its owner waits for the write, and then removes the copy with the rest of the files. Without the hold a copy
+    could land after the removal's files were deleted and outlive its photo.
+    """
+    held = db.session.scalar(select(Photo.id).where(Photo.id == image_id).with_for_update(read=True, key_share=True))
+    if held is None:
+        return False
+    storage().put(display_key(storage_key), data)
+    return True
 
 
 def working_pixels(photo: Photo) -> np.ndarray:
