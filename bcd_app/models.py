@@ -193,6 +193,33 @@ class ImageEmbedding(db.Model):
     __table_args__ = (UniqueConstraint("image_id", "model_version", name="uq_image_embeddings_image_model"),)
 
 
+class PhotoComparison(db.Model):
+    """A photo compared with the baseline's photo of its angle as it arrived (services/regions.py): the alignment,
+    the cells and the model's output of the photo brought onto the baseline, so the analysis finds them ready."""
+
+    __tablename__ = "photo_comparisons"
+    id: Mapped[uuid.UUID] = _id()
+    image_id: Mapped[uuid.UUID] = mapped_column(
+        db.Uuid, ForeignKey("images.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    reference_image_id: Mapped[uuid.UUID] = mapped_column(
+        db.Uuid, ForeignKey("images.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    model_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The comparison's own version (vision/regions.COMPARISON_VERSION): another version's outcome is not used.
+    method: Mapped[str] = mapped_column(String(32), nullable=False)
+    alignment: Mapped[dict] = mapped_column(JSON, nullable=False)
+    cells: Mapped[list] = mapped_column(JSON, nullable=False)
+    # The photo brought onto the baseline: its vector and (sealed) feature map; null when it could not be registered.
+    embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    feature_map: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _created()
+
+    __table_args__ = (
+        UniqueConstraint("image_id", "reference_image_id", "model_version", "method", name="uq_photo_comparisons_key"),
+    )
+
+
 class AngleEmbedding(db.Model):
     """Mean of an angle's image vectors, re-normalised: what the comparisons use."""
 

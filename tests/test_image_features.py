@@ -1,6 +1,6 @@
-"""A photo's model output is computed in the background as it arrives, kept with the image, and gives the
-analysis exactly what computing it then gives; a photo removed before it runs leaves nothing behind, and one
-whose session is being analysed is left to that analysis."""
+"""A photo's model output and its comparison with the baseline are computed in the background as it arrives,
+kept with the image, and give the analysis exactly what computing them then gives; a photo removed before they
+run leaves nothing behind, and one whose session is being analysed is left to that analysis."""
 
 import uuid
 
@@ -10,7 +10,7 @@ from sqlalchemy import text
 from bcd_app.constants import EMBEDDING_DIM, JobStatus
 from bcd_app.db import db
 from bcd_app.models import AnalysisJob
-from bcd_app.services import features
+from bcd_app.services import features, regions
 from bcd_app.store.keys import SEALING_BYTES
 from bcd_app.vision.embeddings import DEFAULT_MODEL_VERSION
 from tests import photo_data
@@ -38,12 +38,24 @@ def _kept(app, session_id: str) -> dict[str, tuple]:
     return {row.angle: (row.mirrored, row.size) for row in rows}
 
 
-def _forget(app, session_id: str) -> None:
+def _compared(app, session_id: str) -> int:
+    """How many of the session's photos have a kept comparison with the baseline."""
     with app.app_context():
-        db.session.execute(
-            text("DELETE FROM image_embeddings USING images WHERE images.id = image_id AND images.session_id = :s"),
+        count = db.session.scalar(
+            text("SELECT count(*) FROM photo_comparisons c JOIN images i ON i.id = c.image_id WHERE i.session_id = :s"),
             {"s": session_id},
         )
+        db.session.remove()
+    return count
+
+
+def _forget(app, session_id: str) -> None:
+    with app.app_context():
+        for table in ("image_embeddings", "photo_comparisons"):
+            db.session.execute(
+                text(f"DELETE FROM {table} USING images WHERE images.id = image_id AND images.session_id = :s"),
+                {"s": session_id},
+            )
         db.session.commit()
 
 
@@ -58,6 +70,9 @@ def test_output_kept_at_upload_gives_the_same_analysis_as_computed_then(app, cli
     analyse(client, headers, baseline)
     today = completed_session(client, headers, _session_photos(photos, photo_data.shift_and_light))
     kept = wait_until(lambda: len(_kept(app, today)) == len(SCENES) and _kept(app, today), what="kept outputs")
+    wait_until(lambda: _compared(app, today) == len(SCENES), what="kept comparisons with the baseline")
+    # The baseline's own photos are not compared with themselves.
+    assert _compared(app, baseline) == 0
     # Only the right view carries a mirrored vector (the symmetry score); every row keeps its feature map.
     assert kept == {
         "front": (False, FEATURE_MAP_BYTES),
@@ -65,6 +80,8 @@ def test_output_kept_at_upload_gives_the_same_analysis_as_computed_then(app, cli
         "right": (True, FEATURE_MAP_BYTES),
     }
     from_upload = analyse(client, headers, today)
+    # Read once by the analysis, then dropped.
+    assert _compared(app, today) == 0
 
     _forget(app, today)
     response = client.post(f"/api/analyze-session/{today}?force=true&async_process=false", headers=headers)
@@ -85,6 +102,7 @@ def test_a_photo_removed_before_its_turn_leaves_nothing(app, client, auth, jpeg,
     with app.app_context():
         # Whether the background already ran or not, computing it now finds no image and keeps nothing.
         assert features.precompute(image_id) is False
+        assert regions.precompare(image_id) is False
         assert (
             db.session.scalar(text("SELECT count(*) FROM image_embeddings WHERE image_id = :i"), {"i": image_id}) == 0
         )

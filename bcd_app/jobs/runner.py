@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from ..constants import JobStatus
 from ..db import db
 from ..errors import ApiError
-from ..services import features, previews
+from ..services import features, previews, regions
 from ..services.analysis import analyze_session
 from ..services.settings import analysis_settings
 from ..store import jobs as queue
@@ -160,9 +160,9 @@ class JobRunner:
         return pause
 
     def precompute(self, image_id: uuid.UUID) -> None:
-        """A photo was uploaded: compute its model output and its display copy in the background now, so the
-        analysis and the previews find them ready. Best effort: skipped when the pool is not running here or too
-        many wait (the analysis, or the first preview, then makes what is missing)."""
+        """A photo was uploaded: compute its model output, its comparison with the baseline and its display copy in
+        the background now, so the analysis and the previews find them ready. Best effort: skipped when the pool is
+        not running here or too many wait (the analysis, or the first preview, then makes what is missing)."""
         if not self.alive or self._draining:
             return
         with self._lock:
@@ -178,11 +178,13 @@ class JobRunner:
         with self._lock:
             return self._features_waiting
 
-    @staticmethod
-    def _features_of(image_id: uuid.UUID) -> None:
+    def _features_of(self, image_id: uuid.UUID) -> None:
         started = time.perf_counter()
         if features.precompute(image_id):
             metrics.PHOTO_FEATURES.observe(time.perf_counter() - started)
+        started = time.perf_counter()
+        if self.app.config["REGION_ANALYSIS"] and regions.precompare(image_id):
+            metrics.PHOTO_COMPARISON.observe(time.perf_counter() - started)
 
     def _background(self, work: Callable[[uuid.UUID], object], image_id: uuid.UUID) -> None:
         try:

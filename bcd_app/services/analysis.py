@@ -179,8 +179,9 @@ def analyze_session(
         progress(len(photos), len(photos), AnalysisStage.REGIONS)
         reference_id = baseline_id if baseline_id != session.id else None
         previous_ids = vectors.previous_sessions(ref, model.version, sorted(shots))
+        best_ids = {angle: photos[index].id for angle, index in best.items()}
         found_regions = regions.analyse_regions(
-            session.id, session.user_id, shots, reference_id, previous_ids, model.version
+            session.id, session.user_id, shots, reference_id, previous_ids, model.version, best_ids
         )
     compared = _compared(best, prepared, found_regions)
     kept = {angle: shots[angle][0].stored(output.feature_map) for angle, output in compared.items()}

@@ -10,15 +10,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError
 
+from ..db import db
 from ..models import RegionChange
 from ..schemas.analysis import AlignmentReport, RegionReport
 from ..scoring.noise_floor import noise_floor
 from ..scoring.result import AngleRegions
-from ..store import images
+from ..store import comparisons, images, jobs
 from ..store import regions as store
+from ..store import sessions as session_rows
+from ..store.comparisons import Compared
 from ..vision import preprocessing, registration
 from ..vision import regions as compare
+from ..vision.embeddings import embedder
 from ..vision.features import Features, plain
 from ..vision.regions import AnglePhoto
 
@@ -29,10 +34,12 @@ FLOOR_SAMPLES = 30
 
 @dataclass(frozen=True)
 class Reference:
-    """An earlier session's best photo of an angle (working copy as shot) and its cell vectors."""
+    """An earlier session's best photo of an angle (working copy as shot), its cell vectors, and the photo's id
+    (None when only its small copy could be read: a comparison with that is not kept)."""
 
     pixels: np.ndarray
     cells: np.ndarray | None
+    image_id: uuid.UUID | None
 
 
 @dataclass(frozen=True)
@@ -58,12 +65,13 @@ def _references(session_id: uuid.UUID, model_version: str, angles: list[str], ow
             pixels = images.working_pixels(best) if best else None
         except FileNotFoundError:
             pixels = None
+        image_id = None if pixels is None else best.id
         if pixels is None and region_copy is not None:
             pixels = preprocessing.decode_working(region_copy)
         if pixels is None:
             log.warning("reference image missing; angle compared without regions", extra={"angle": angle})
             continue
-        found[angle] = Reference(pixels, None if cells is None else compare.decode_cells(cells))
+        found[angle] = Reference(pixels, None if cells is None else compare.decode_cells(cells), image_id)
     return found
 
 
@@ -81,38 +89,79 @@ def alignment_report(alignment: registration.Alignment, frame: tuple[int, int]) 
     )
 
 
-def _against(today: AnglePhoto, reference: Reference) -> tuple[registration.Alignment, compare.Comparison]:
+def _compared(today: AnglePhoto, reference: Reference) -> Compared:
+    """Today's photo registered onto the reference, compared cell by cell, and brought through the model once:
+    the cells with the model's evidence, and the output the comparison layers use. Unregistered, no output: the
+    photo as taken stands."""
     alignment = registration.align(today.working, reference.pixels)
-    return alignment, compare.compare(today.working, reference.pixels, alignment)
-
-
-def _brought(
-    alignment: registration.Alignment, comparison: compare.Comparison, reference: Reference
-) -> tuple[list[compare.Cell], Features | None]:
-    """One forward pass over today's photo brought onto the baseline: the cells with the model's evidence, and
-    the output the comparison layers use. Unregistered, neither: the photo as taken stands."""
+    comparison = compare.compare(today.working, reference.pixels, alignment)
     if not alignment.ok:
-        return comparison.cells, None
+        return Compared(alignment, comparison.cells, None)
     features = plain(preprocessing.normalise_brightness(comparison.canonical).pixels)
     cells = comparison.cells
     if features.feature_map is not None and reference.cells is not None:
         cells = compare.with_semantic(cells, features.feature_map, reference.cells, reference.pixels.shape[:2])
-    return cells, features
+    return Compared(alignment, cells, features)
 
 
 def _compare_all(
-    photos: dict[str, list[AnglePhoto]], baselines: dict[str, Reference]
-) -> dict[str, tuple[registration.Alignment, list[compare.Cell], Features | None]]:
-    """Each angle's best photo against the baseline's: registered, compared and brought through the model, two
-    angles at a time. The work is OpenCV and one-thread torch, which both release the GIL, so an idle second core
-    halves the stage; no database access happens here."""
-
-    def one(angle: str) -> tuple[registration.Alignment, list[compare.Cell], Features | None]:
-        alignment, comparison = _against(photos[angle][0], baselines[angle])
-        return (alignment, *_brought(alignment, comparison, baselines[angle]))
-
+    photos: dict[str, list[AnglePhoto]], baselines: dict[str, Reference], kept: dict[str, Compared]
+) -> dict[str, Compared]:
+    """Each angle's best photo against the baseline's: as kept when it arrived, or computed now, two angles at a
+    time. The work is OpenCV and one-thread torch, which both release the GIL, so an idle second core halves the
+    stage; no database access happens here."""
+    missing = [angle for angle in baselines if angle not in kept]
     with ThreadPoolExecutor(PARALLEL_ANGLES) as pool:
-        return dict(zip(baselines, pool.map(one, baselines), strict=True))
+        computed = dict(zip(missing, pool.map(lambda a: _compared(photos[a][0], baselines[a]), missing), strict=True))
+    return {angle: kept.get(angle) or computed[angle] for angle in baselines}
+
+
+def _kept(
+    best_ids: dict[str, uuid.UUID], baselines: dict[str, Reference], model_version: str, owner: uuid.UUID
+) -> dict[str, Compared]:
+    """angle -> its best photo's comparison with the baseline's, kept as the photo arrived."""
+    pairs = {
+        angle: (best_ids[angle], reference.image_id)
+        for angle, reference in baselines.items()
+        if angle in best_ids and reference.image_id is not None
+    }
+    found = comparisons.kept(list(pairs.values()), model_version, owner)
+    return {angle: found[pair] for angle, pair in pairs.items() if pair in found}
+
+
+def precompare(image_id: uuid.UUID) -> bool:
+    """Compare a just-uploaded photo with the baseline's photo of its angle and keep the outcome, so the analysis
+    finds it ready; False when there is nothing to do: no baseline (or this session is it), already kept, the
+    session's analysis has begun (it computes what it misses), or the photo was removed meanwhile (the row's
+    foreign key refuses the outcome)."""
+    model_version = embedder.info().version
+    image = images.get(image_id)
+    try:
+        if image is None or jobs.analysis_running(image.session_id):
+            return False
+        owner = image.session.user_id
+        baseline_id = session_rows.baseline_id(owner, model_version)
+        if baseline_id is None or baseline_id == image.session_id:
+            return False
+        reference = _references(baseline_id, model_version, [image.angle], owner).get(image.angle)
+        if reference is None or reference.image_id is None:
+            return False
+        if comparisons.exists(image_id, reference.image_id, model_version):
+            return False
+        today = AnglePhoto(images.working_pixels(image))
+    except FileNotFoundError:
+        return False
+    finally:
+        # No snapshot held open while the CPU works.
+        db.session.rollback()
+    compared = _compared(today, reference)
+    try:
+        comparisons.keep(image_id, reference.image_id, model_version, compared, owner)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
 
 
 def analyse_regions(
@@ -122,8 +171,10 @@ def analyse_regions(
     baseline_id: uuid.UUID | None,
     previous_ids: dict[str, uuid.UUID],
     model_version: str,
+    best_ids: dict[str, uuid.UUID],
 ) -> dict[str, AngleFound]:
-    """Compare each angle's best photo (first in its list) with the baseline's, cell by cell, and record every cell
+    """Compare each angle's best photo (first in its list; `best_ids` names it) with the baseline's, cell by cell
+    (as compared when it arrived, or now), and record every cell
     change; two photos of one angle also give a within-session sample of the noise. A cell above its floor that
     was not above it in the previous session (another session than the baseline, compared with the same baseline
     in the same frame) differs since the last session; one that was, since the baseline."""
@@ -150,9 +201,9 @@ def analyse_regions(
     found: dict[str, AngleFound] = {}
     baselines = {} if baseline_id is None else _references(baseline_id, model_version, angles, user_id)
     earlier: dict[uuid.UUID, set] = {}
-    compared = _compare_all(photos, baselines)
+    compared = _compare_all(photos, baselines, _kept(best_ids, baselines, model_version, user_id))
     for angle, reference in baselines.items():
-        alignment, baseline_cells, canonical = compared[angle]
+        alignment, baseline_cells = compared[angle].alignment, compared[angle].cells
         previous_id = previous_ids.get(angle)
         was_above = None
         if previous_id is not None and previous_id != baseline_id:
@@ -174,6 +225,8 @@ def analyse_regions(
                 )
             )  # fmt: skip
         regions = AngleRegions(alignment_report(alignment, reference.pixels.shape[:2]), reports)
-        found[angle] = AngleFound(regions, canonical)
+        found[angle] = AngleFound(regions, compared[angle].canonical)
     store.replace(session_id, rows)
+    # Read once: what a re-analysis needs is computed again (a full-precision feature map per photo is 250 KB).
+    comparisons.forget_session(session_id)
     return found

@@ -14,6 +14,9 @@ from .preprocessing import encode_working
 from .registration import Alignment, rescaled, shrink, warp_to
 
 GRID = REGION_GRID
+# This comparison's version: an outcome kept by another version (photo_comparisons) is computed again. Change it
+# with any constant or step below.
+COMPARISON_VERSION = "home-capture-1"
 # Both photos are compared at this longer side (px): fine enough for a spot of 1% of the photo and for skin
 # texture, small enough for a dense flow in a few milliseconds.
 REGION_SIZE = 256

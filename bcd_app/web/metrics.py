@@ -47,6 +47,11 @@ PHOTO_FEATURES = Histogram(
     "Time to compute one uploaded photo's model output in the background (before any analysis asks for it).",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+PHOTO_COMPARISON = Histogram(
+    "bcd_photo_comparison_duration_seconds",
+    "Time to compare one uploaded photo with the baseline's photo of its angle in the background.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
 REJECTIONS = Counter(
     "bcd_rejections", "Requests refused by a limit: daily quota, burst limit, full queue, login lockout.", ["limit"]
 )

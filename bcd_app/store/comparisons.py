@@ -1,0 +1,133 @@
+"""Photos compared with the baseline as they arrived (photo_comparisons): kept and read back exactly."""
+
+import dataclasses
+import uuid
+
+import numpy as np
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+
+from ..db import db
+from ..models import Photo, PhotoComparison
+from ..vision.features import Features
+from ..vision.regions import COMPARISON_VERSION, Cell
+from ..vision.registration import Alignment
+from . import keys
+
+
+@dataclasses.dataclass(frozen=True)
+class Compared:
+    """One photo against the baseline's photo of its angle: the alignment, the cells, and the model's output of the
+    photo brought onto the baseline (None when it could not be registered)."""
+
+    alignment: Alignment
+    cells: list[Cell]
+    canonical: Features | None
+
+
+def _object_id(image_id: uuid.UUID, reference_id: uuid.UUID, model_version: str) -> str:
+    return f"photo_comparisons.feature_map/{image_id}/{reference_id}/{model_version}/{COMPARISON_VERSION}"
+
+
+def _json_safe(value: object) -> object:
+    """Numpy's scalars and arrays as JSON's numbers and lists (a float64 round-trips exactly)."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def _feature_map(data: bytes, channels: int) -> np.ndarray:
+    flat = np.frombuffer(data, dtype=np.float32)
+    side = round((flat.size / channels) ** 0.5)
+    return flat.reshape(channels, side, side)
+
+
+def _fields(record: Alignment | Cell) -> dict:
+    return {field.name: _json_safe(getattr(record, field.name)) for field in dataclasses.fields(record)}
+
+
+def _alignment(fields: dict) -> Alignment:
+    return Alignment(**{**fields, "matrix": np.asarray(fields["matrix"], dtype=np.float64)})
+
+
+def _cell(fields: dict) -> Cell:
+    return Cell(**{**fields, "bbox": tuple(fields["bbox"])})
+
+
+def keep(
+    image_id: uuid.UUID, reference_id: uuid.UUID, model_version: str, compared: Compared, owner: uuid.UUID
+) -> None:
+    """Add a photo's comparison (its feature map sealed for `owner`) in the caller's transaction; a row another
+    process kept first stays."""
+    canonical = compared.canonical
+    # At full precision, as the analysis would hold it: the cells later sessions compare with are pooled from it.
+    feature_map = (
+        None
+        if canonical is None or canonical.feature_map is None
+        else canonical.feature_map.astype(np.float32).tobytes()
+    )
+    db.session.execute(
+        insert(PhotoComparison)
+        .values(
+            id=uuid.uuid4(),
+            image_id=image_id,
+            reference_image_id=reference_id,
+            model_version=model_version,
+            method=COMPARISON_VERSION,
+            alignment=_fields(compared.alignment),
+            cells=[_fields(cell) for cell in compared.cells],
+            embedding=None if canonical is None else canonical.vector,
+            feature_map=keys.seal_column(owner, _object_id(image_id, reference_id, model_version), feature_map),
+        )
+        .on_conflict_do_nothing(constraint="uq_photo_comparisons_key")
+    )
+
+
+def exists(image_id: uuid.UUID, reference_id: uuid.UUID, model_version: str) -> bool:
+    """Whether this photo's comparison with that reference is kept (this model and comparison version)."""
+    kept = select(PhotoComparison.id).where(
+        PhotoComparison.image_id == image_id,
+        PhotoComparison.reference_image_id == reference_id,
+        PhotoComparison.model_version == model_version,
+        PhotoComparison.method == COMPARISON_VERSION,
+    )
+    return db.session.scalar(kept) is not None
+
+
+def kept(
+    pairs: list[tuple[uuid.UUID, uuid.UUID]], model_version: str, owner: uuid.UUID
+) -> dict[tuple[uuid.UUID, uuid.UUID], Compared]:
+    """(image id, reference image id) -> the kept comparison, for the pairs that have one; a feature map that does
+    not open makes its pair read as missing (the analysis computes it again)."""
+    if not pairs:
+        return {}
+    rows = db.session.execute(
+        select(PhotoComparison).where(
+            tuple_(PhotoComparison.image_id, PhotoComparison.reference_image_id).in_(pairs),
+            PhotoComparison.model_version == model_version,
+            PhotoComparison.method == COMPARISON_VERSION,
+        )
+    ).scalars()
+    found = {}
+    for row in rows:
+        canonical = None
+        if row.embedding is not None:
+            object_id = _object_id(row.image_id, row.reference_image_id, model_version)
+            plain = keys.open_column(owner, object_id, row.feature_map)
+            if row.feature_map is not None and plain is None:
+                continue
+            vector = np.asarray(row.embedding, dtype=np.float32)
+            feature_map = None if plain is None else _feature_map(plain, len(vector))
+            canonical = Features(vector, None, feature_map)
+        found[(row.image_id, row.reference_image_id)] = Compared(
+            _alignment(row.alignment), [_cell(cell) for cell in row.cells], canonical
+        )
+    return found
+
+
+def forget_session(session_id: uuid.UUID) -> None:
+    """Remove the kept comparisons of a session's photos (its analysis has read them) in the caller's transaction."""
+    photos = select(Photo.id).where(Photo.session_id == session_id)
+    db.session.execute(delete(PhotoComparison).where(PhotoComparison.image_id.in_(photos)))
