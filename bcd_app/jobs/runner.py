@@ -46,7 +46,8 @@ def lower_thread_priority(nice: int) -> None:
         log.warning("could not lower the analysis threads' priority")
 
 
-# The background tasks of one uploaded photo: its model output and its display copy (PRECOMPUTE_QUEUE counts photos).
+# The background tasks of one uploaded photo: its model output then its comparison with the baseline, and its display
+# copy (PRECOMPUTE_QUEUE counts photos).
 BACKGROUND_TASKS = 2
 
 

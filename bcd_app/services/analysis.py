@@ -71,9 +71,10 @@ def _measured(image: Photo, settings: AnalysisSettings) -> tuple[ImageQuality, n
         working = images.working_pixels(image)
         return kept, working, preprocessing.normalise_brightness(working).pixels
     loaded = preprocessing.load_image(images.original(image))
-    measured, normalised = quality.measure(loaded, settings.thresholds)
+    working = preprocessing.fit_long_side(loaded.pixels)
+    measured, normalised = quality.measure(loaded, settings.thresholds, working)
     images.save_quality(image, measured)
-    return measured, preprocessing.fit_long_side(loaded.pixels), normalised.pixels
+    return measured, working, normalised.pixels
 
 
 def _embed(photos: list[Photo], normalised: list[np.ndarray], version: str, owner: uuid.UUID) -> list[Features]:

@@ -41,12 +41,18 @@ def _baseline_of(user_id: uuid.UUID, angle: str, current: uuid.UUID | None = Non
     return _Baseline(baseline_id, kept[0][2]) if kept else None
 
 
-def upload_pose(user_id: uuid.UUID, session_id: uuid.UUID, angle: str, working: np.ndarray) -> FoundPose | None:
-    """The pose of an upload's working copy against the baseline's kept copy of its angle; None without one."""
+def pose_reference(user_id: uuid.UUID, session_id: uuid.UUID, angle: str) -> np.ndarray | None:
+    """The baseline's kept small copy of an angle, which an upload to `session_id` is posed against; None
+    without one."""
     baseline = _baseline_of(user_id, angle, session_id)
     if baseline is None or baseline.region_copy is None:
         return None
-    reference = preprocessing.decode_working(baseline.region_copy)
+    return preprocessing.decode_working(baseline.region_copy)
+
+
+def upload_pose(working: np.ndarray, reference: np.ndarray) -> FoundPose:
+    """The pose of an upload's working copy against the baseline's copy of its angle, and its hint (no database
+    access: it runs beside the upload's writes)."""
     found = registration.pose(registration.align(working, reference), working.shape[:2], reference.shape[:2])
     return FoundPose(found, retake_hint(found))
 

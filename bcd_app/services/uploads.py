@@ -4,6 +4,7 @@ import hashlib
 import os
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..constants import ANGLES, SessionStatus
@@ -12,15 +13,18 @@ from ..models import Photo
 from ..store import images as store
 from ..store import sessions as session_rows
 from ..store.files import image_key
-from ..vision import preprocessing, quality
+from ..vision import quality
 from ..vision.upload import DecodedUpload
 from ..vision.upload import decode_upload as decode
-from .capture import FoundPose, upload_pose
+from .capture import FoundPose, pose_reference, upload_pose
 from .sessions import get_owned_session, parse_id
 
 # Uploads decoded and measured at once in one process. Each holds ~10 MB of buffers for a 12 MP photo; more
 # at once than there are cores finish no sooner and only hold more memory (8 at once: a worker +103 MB).
 _DECODE_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
+# Threads that register uploads for their pose (an executor starts its threads at its first task: in a worker,
+# never in the master before the fork).
+_POSE_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="pose")
 
 
 @dataclass(frozen=True)
@@ -79,8 +83,13 @@ def add_image(
         format=loaded.format,
     )
     store.save_quality(image, measured)
-    found = upload_pose(user_id, session.id, angle, preprocessing.fit_long_side(loaded.pixels))
-    store.add(image, decoded.kept, decoded.working)
+    reference = pose_reference(user_id, session.id, angle)
+    # The pose is registered (OpenCV, outside the GIL) while the files are sealed and written and the row committed.
+    posing = None if reference is None else _POSE_POOL.submit(upload_pose, decoded.working_pixels, reference)
+    try:
+        store.add(image, decoded.kept, decoded.working)
+    finally:
+        found = None if posing is None else posing.result()
     return StoredImage(image=image, quality=measured, pose=found)
 
 

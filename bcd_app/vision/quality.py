@@ -146,14 +146,18 @@ def blockiness(pixels: np.ndarray, period: int | None) -> float:
 
 
 def measure(
-    loaded: preprocessing.LoadedImage, thresholds: QualityThresholds = DEFAULT_THRESHOLDS
+    loaded: preprocessing.LoadedImage,
+    thresholds: QualityThresholds = DEFAULT_THRESHOLDS,
+    working: np.ndarray | None = None,
 ) -> tuple[ImageQuality, preprocessing.Normalised]:
     """Measure a decoded photo and return its brightness-normalised working copy too (computed once).
 
-    Blockiness is read on the decoded grid; everything else on the working copy.
+    Blockiness is read on the decoded grid; everything else on the working copy (`working`, when the caller has
+    already fitted the photo to the working size).
     """
     blocks = blockiness(loaded.pixels, loaded.block_period)
-    working = preprocessing.fit_long_side(loaded.pixels)
+    if working is None:
+        working = preprocessing.fit_long_side(loaded.pixels)
     grey_raw = preprocessing.luminance(working)
     normalised = preprocessing.normalise_brightness(working)
     grey = preprocessing.luminance(normalised.pixels)

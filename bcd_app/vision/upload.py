@@ -3,6 +3,8 @@
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from . import metadata, preprocessing, quality
 
 # PNG and WebP uploads are kept as a JPEG of at most this size (longer side, px); JPEGs are kept as sent,
@@ -16,21 +18,22 @@ DISPLAY_QUALITY = 80
 
 @dataclass(frozen=True)
 class DecodedUpload:
-    """What an upload gives before it is stored: the photo at working size, its quality, the bytes to keep and
-    the working copy (.npy)."""
+    """What an upload gives before it is stored: the photo as decoded, its quality, the bytes to keep, the working
+    copy (.npy) and its pixels."""
 
     loaded: preprocessing.LoadedImage
     quality: quality.ImageQuality
     kept: bytes
     working: bytes
+    working_pixels: np.ndarray
 
 
 def decode_upload(data: bytes, thresholds: quality.QualityThresholds = quality.DEFAULT_THRESHOLDS) -> DecodedUpload:
     """Decode, measure and prepare an upload (ImageRejected when it is not a photo we read)."""
     loaded, kept = _decode_for_storage(data)
-    measured, _ = quality.measure(loaded, thresholds)
-    working = preprocessing.encode_working(preprocessing.fit_long_side(loaded.pixels))
-    return DecodedUpload(loaded, measured, kept, working)
+    working = preprocessing.fit_long_side(loaded.pixels)
+    measured, _ = quality.measure(loaded, thresholds, working)
+    return DecodedUpload(loaded, measured, kept, preprocessing.encode_working(working), working)
 
 
 def _decode_for_storage(data: bytes) -> tuple[preprocessing.LoadedImage, bytes]:
