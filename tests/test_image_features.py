@@ -127,3 +127,26 @@ def test_a_photo_of_a_session_being_analysed_is_left_to_that_analysis(app, clien
         db.session.commit()
         assert features.precompute(image_id) is True
         assert db.session.scalar(count, {"i": image_id}) == 1
+
+
+def test_a_photo_is_compared_with_the_baseline_only_before_its_analysis_begins(app, client, auth, photos, jpeg):
+    headers = auth.register()
+    analyse(client, headers, completed_session(client, headers, _session_photos(photos)))
+    session_id = create_session(client, headers)
+    image_id = uuid.UUID(data_of(upload(client, headers, session_id, jpeg("astronaut")))["id"])
+    wait_until(lambda: _compared(app, session_id) == 1, what="the background comparison")
+    _forget(app, session_id)
+    with app.app_context():
+        user_id = db.session.scalar(text("SELECT user_id FROM sessions WHERE id = :s"), {"s": session_id})
+        job = AnalysisJob(session_id=uuid.UUID(session_id), user_id=user_id, status=JobStatus.RUNNING)
+        db.session.add(job)
+        db.session.commit()
+        # Begun or done, the analysis has read (or will compute) what it needs: an outcome kept now is never read.
+        for status in (JobStatus.RUNNING, JobStatus.COMPLETED):
+            job.status = status
+            db.session.commit()
+            assert regions.precompare(image_id) is False
+        job.status = JobStatus.QUEUED
+        db.session.commit()
+        assert regions.precompare(image_id) is True
+    assert _compared(app, session_id) == 1

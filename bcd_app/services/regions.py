@@ -132,12 +132,12 @@ def _kept(
 def precompare(image_id: uuid.UUID) -> bool:
     """Compare a just-uploaded photo with the baseline's photo of its angle and keep the outcome, so the analysis
     finds it ready; False when there is nothing to do: no baseline (or this session is it), already kept, the
-    session's analysis has begun (it computes what it misses), or the photo was removed meanwhile (the row's
-    foreign key refuses the outcome)."""
+    session's analysis has begun (it computes what it misses, and an outcome kept after it read them would never
+    be read), or the photo was removed meanwhile (the row's foreign key refuses the outcome)."""
     model_version = embedder.info().version
     image = images.get(image_id)
     try:
-        if image is None or jobs.analysis_running(image.session_id):
+        if image is None or jobs.analysis_begun(image.session_id):
             return False
         owner = image.session.user_id
         baseline_id = session_rows.baseline_id(owner, model_version)
@@ -149,6 +149,7 @@ def precompare(image_id: uuid.UUID) -> bool:
         if comparisons.exists(image_id, reference.image_id, model_version):
             return False
         today = AnglePhoto(images.working_pixels(image))
+        today_session = image.session_id
     except FileNotFoundError:
         return False
     finally:
@@ -156,6 +157,9 @@ def precompare(image_id: uuid.UUID) -> bool:
         db.session.rollback()
     compared = _compared(today, reference)
     try:
+        if jobs.analysis_begun(today_session):
+            db.session.rollback()
+            return False
         comparisons.keep(image_id, reference.image_id, model_version, compared, owner)
         db.session.commit()
     except IntegrityError:

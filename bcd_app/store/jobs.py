@@ -272,6 +272,12 @@ def analysis_running(session_id: uuid.UUID) -> bool:
     )
 
 
+def analysis_begun(session_id: uuid.UUID) -> bool:
+    """Whether the session's analysis has begun: claimed, running or finished (not only queued)."""
+    status = db.session.scalar(select(AnalysisJob.status).where(AnalysisJob.session_id == session_id))
+    return status is not None and status != JobStatus.QUEUED
+
+
 _REEMBED_SQL = text(
     _enqueue_sql("SELECT session_id, user_id FROM session_analysis WHERE model_version <> :model_version")
     + " WHERE analysis_jobs.status NOT IN (:queued, :running) RETURNING session_id"
