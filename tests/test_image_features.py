@@ -14,7 +14,7 @@ from bcd_app.services import features, regions
 from bcd_app.store.keys import SEALING_BYTES
 from bcd_app.vision.embeddings import DEFAULT_MODEL_VERSION
 from tests import photo_data
-from tests.helpers import completed_session, create_session, data_of, upload, wait_until
+from tests.helpers import completed_session, create_session, data_of, upload, uploads_settled, wait_until
 from tests.photo_data import SCENES
 from tests.test_analysis import _session_photos, _without_links, analyse
 
@@ -135,6 +135,9 @@ def test_a_photo_is_compared_with_the_baseline_only_before_its_analysis_begins(a
     session_id = create_session(client, headers)
     image_id = uuid.UUID(data_of(upload(client, headers, session_id, jpeg("astronaut")))["id"])
     wait_until(lambda: _compared(app, session_id) == 1, what="the background comparison")
+    uploads_settled(app)
+    # From here the test plays the queue: the pool would claim the queued job it writes.
+    app.extensions["job_runner"].shutdown()
     _forget(app, session_id)
     with app.app_context():
         user_id = db.session.scalar(text("SELECT user_id FROM sessions WHERE id = :s"), {"s": session_id})
