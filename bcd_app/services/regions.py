@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError
 
 from ..db import db
-from ..models import RegionChange
+from ..models import Photo, RegionChange
 from ..schemas.analysis import AlignmentReport, RegionReport
 from ..scoring.noise_floor import noise_floor
 from ..scoring.result import AngleRegions
@@ -55,24 +55,41 @@ class AngleFound:
 PARALLEL_ANGLES = min(2, os.cpu_count() or 1)
 
 
-def _references(session_id: uuid.UUID, model_version: str, angles: list[str], owner: uuid.UUID) -> dict[str, Reference]:
-    """angle -> the session's best photo of it: its working copy, or the small copy kept with its vectors when the
-    photo cannot be read."""
-    found = {}
-    for angle, cells, region_copy in store.references(session_id, model_version, angles, owner):
-        best = images.best(session_id, angle)
-        try:
-            pixels = images.working_pixels(best) if best else None
-        except FileNotFoundError:
-            pixels = None
-        image_id = None if pixels is None else best.id
-        if pixels is None and region_copy is not None:
-            pixels = preprocessing.decode_working(region_copy)
-        if pixels is None:
-            log.warning("reference image missing; angle compared without regions", extra={"angle": angle})
-            continue
-        found[angle] = Reference(pixels, None if cells is None else compare.decode_cells(cells), image_id)
-    return found
+@dataclass(frozen=True)
+class BaselineAngle:
+    """What the baseline keeps of an angle: its best photo, the cell vectors and the small copy kept with its
+    vectors (sealed bytes opened; None when absent)."""
+
+    best: Photo | None
+    cells: bytes | None
+    region_copy: bytes | None
+
+
+def _baseline_angles(
+    session_id: uuid.UUID, model_version: str, angles: list[str], owner: uuid.UUID
+) -> dict[str, BaselineAngle]:
+    """angle -> what the analysed baseline session keeps of it, in two queries."""
+    bests = images.best_of_angles(session_id, angles)
+    return {
+        angle: BaselineAngle(bests.get(angle), cells, region_copy)
+        for angle, cells, region_copy in store.references(session_id, model_version, angles, owner)
+    }
+
+
+def _reference(angle: str, kept: BaselineAngle) -> Reference | None:
+    """The baseline's photo of an angle to compare with: its best photo's working copy, or the small copy kept
+    with its vectors when the photo cannot be read; None when neither can."""
+    try:
+        pixels = images.working_pixels(kept.best) if kept.best else None
+    except FileNotFoundError:
+        pixels = None
+    image_id = None if pixels is None else kept.best.id
+    if pixels is None and kept.region_copy is not None:
+        pixels = preprocessing.decode_working(kept.region_copy)
+    if pixels is None:
+        log.warning("reference image missing; angle compared without regions", extra={"angle": angle})
+        return None
+    return Reference(pixels, None if kept.cells is None else compare.decode_cells(kept.cells), image_id)
 
 
 def alignment_report(alignment: registration.Alignment, frame: tuple[int, int]) -> AlignmentReport:
@@ -95,35 +112,37 @@ def _compared(today: AnglePhoto, reference: Reference) -> Compared:
     photo as taken stands."""
     alignment = registration.align(today.working, reference.pixels)
     comparison = compare.compare(today.working, reference.pixels, alignment)
+    frame = reference.pixels.shape[:2]
     if not alignment.ok:
-        return Compared(alignment, comparison.cells, None)
+        return Compared(alignment, comparison.cells, None, frame)
     features = plain(preprocessing.normalise_brightness(comparison.canonical).pixels)
     cells = comparison.cells
     if features.feature_map is not None and reference.cells is not None:
-        cells = compare.with_semantic(cells, features.feature_map, reference.cells, reference.pixels.shape[:2])
-    return Compared(alignment, cells, features)
+        cells = compare.with_semantic(cells, features.feature_map, reference.cells, frame)
+    return Compared(alignment, cells, features, frame)
 
 
 def _compare_all(
-    photos: dict[str, list[AnglePhoto]], baselines: dict[str, Reference], kept: dict[str, Compared]
+    photos: dict[str, list[AnglePhoto]], baselines: dict[str, BaselineAngle], kept: dict[str, Compared]
 ) -> dict[str, Compared]:
     """Each angle's best photo against the baseline's: as kept when it arrived, or computed now, two angles at a
-    time. The work is OpenCV and one-thread torch, which both release the GIL, so an idle second core halves the
-    stage; no database access happens here."""
-    missing = [angle for angle in baselines if angle not in kept]
+    time (only then are the baseline's photos read). The work is OpenCV and one-thread torch, which both release
+    the GIL, so an idle second core halves the stage; no database access happens in the threads."""
+    references = {angle: _reference(angle, baselines[angle]) for angle in baselines if angle not in kept}
+    missing = [angle for angle, reference in references.items() if reference is not None]
     with ThreadPoolExecutor(PARALLEL_ANGLES) as pool:
-        computed = dict(zip(missing, pool.map(lambda a: _compared(photos[a][0], baselines[a]), missing), strict=True))
-    return {angle: kept.get(angle) or computed[angle] for angle in baselines}
+        computed = pool.map(lambda angle: _compared(photos[angle][0], references[angle]), missing)
+        return {**kept, **dict(zip(missing, computed, strict=True))}
 
 
 def _kept(
-    best_ids: dict[str, uuid.UUID], baselines: dict[str, Reference], model_version: str, owner: uuid.UUID
+    best_ids: dict[str, uuid.UUID], baselines: dict[str, BaselineAngle], model_version: str, owner: uuid.UUID
 ) -> dict[str, Compared]:
-    """angle -> its best photo's comparison with the baseline's, kept as the photo arrived."""
+    """angle -> its best photo's comparison with the baseline's best photo of it, kept as the photo arrived."""
     pairs = {
-        angle: (best_ids[angle], reference.image_id)
-        for angle, reference in baselines.items()
-        if angle in best_ids and reference.image_id is not None
+        angle: (best_ids[angle], kept.best.id)
+        for angle, kept in baselines.items()
+        if angle in best_ids and kept.best is not None
     }
     found = comparisons.kept(list(pairs.values()), model_version, owner)
     return {angle: found[pair] for angle, pair in pairs.items() if pair in found}
@@ -143,7 +162,8 @@ def precompare(image_id: uuid.UUID) -> bool:
         baseline_id = session_rows.baseline_id(owner, model_version)
         if baseline_id is None or baseline_id == image.session_id:
             return False
-        reference = _references(baseline_id, model_version, [image.angle], owner).get(image.angle)
+        kept = _baseline_angles(baseline_id, model_version, [image.angle], owner).get(image.angle)
+        reference = None if kept is None else _reference(image.angle, kept)
         if reference is None or reference.image_id is None:
             return False
         if comparisons.exists(image_id, reference.image_id, model_version):
@@ -203,10 +223,10 @@ def analyse_regions(
                 record(angle, store.WITHIN, cell, False)
 
     found: dict[str, AngleFound] = {}
-    baselines = {} if baseline_id is None else _references(baseline_id, model_version, angles, user_id)
+    baselines = {} if baseline_id is None else _baseline_angles(baseline_id, model_version, angles, user_id)
     earlier: dict[uuid.UUID, set] = {}
     compared = _compare_all(photos, baselines, _kept(best_ids, baselines, model_version, user_id))
-    for angle, reference in baselines.items():
+    for angle in sorted(compared):
         alignment, baseline_cells = compared[angle].alignment, compared[angle].cells
         previous_id = previous_ids.get(angle)
         was_above = None
@@ -228,7 +248,7 @@ def analyse_regions(
                     reference="previous" if since_last else "baseline",
                 )
             )  # fmt: skip
-        regions = AngleRegions(alignment_report(alignment, reference.pixels.shape[:2]), reports)
+        regions = AngleRegions(alignment_report(alignment, compared[angle].frame), reports)
         found[angle] = AngleFound(regions, compared[angle].canonical)
     store.replace(session_id, rows)
     # Read once: what a re-analysis needs is computed again (a full-precision feature map per photo is 250 KB).

@@ -17,12 +17,14 @@ from . import keys
 
 @dataclasses.dataclass(frozen=True)
 class Compared:
-    """One photo against the baseline's photo of its angle: the alignment, the cells, and the model's output of the
-    photo brought onto the baseline (None when it could not be registered)."""
+    """One photo against the baseline's photo of its angle: the alignment, the cells, the model's output of the
+    photo brought onto the baseline (None when it could not be registered), and the baseline photo's frame
+    (height, width of its working copy)."""
 
     alignment: Alignment
     cells: list[Cell]
     canonical: Features | None
+    frame: tuple[int, int]
 
 
 def _object_id(image_id: uuid.UUID, reference_id: uuid.UUID, model_version: str) -> str:
@@ -49,7 +51,8 @@ def _fields(record: Alignment | Cell) -> dict:
 
 
 def _alignment(fields: dict) -> Alignment:
-    return Alignment(**{**fields, "matrix": np.asarray(fields["matrix"], dtype=np.float64)})
+    own = {name: value for name, value in fields.items() if name != "frame"}
+    return Alignment(**{**own, "matrix": np.asarray(fields["matrix"], dtype=np.float64)})
 
 
 def _cell(fields: dict) -> Cell:
@@ -76,7 +79,7 @@ def keep(
             reference_image_id=reference_id,
             model_version=model_version,
             method=COMPARISON_VERSION,
-            alignment=_fields(compared.alignment),
+            alignment={**_fields(compared.alignment), "frame": list(compared.frame)},
             cells=[_fields(cell) for cell in compared.cells],
             embedding=None if canonical is None else canonical.vector,
             feature_map=keys.seal_column(owner, _object_id(image_id, reference_id, model_version), feature_map),
@@ -122,7 +125,7 @@ def kept(
             feature_map = None if plain is None else _feature_map(plain, len(vector))
             canonical = Features(vector, None, feature_map)
         found[(row.image_id, row.reference_image_id)] = Compared(
-            _alignment(row.alignment), [_cell(cell) for cell in row.cells], canonical
+            _alignment(row.alignment), [_cell(cell) for cell in row.cells], canonical, tuple(row.alignment["frame"])
         )
     return found
 

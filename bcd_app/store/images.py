@@ -32,6 +32,17 @@ def best(session_id: uuid.UUID, angle: str) -> Photo | None:
     )
 
 
+def best_of_angles(session_id: uuid.UUID, angles: list[str]) -> dict[str, Photo]:
+    """angle -> a session's best photo of it (as `best` picks it), for these angles, in one query."""
+    rows = db.session.scalars(
+        select(Photo)
+        .where(Photo.session_id == session_id, Photo.angle.in_(angles))
+        .order_by(Photo.angle, Photo.image_quality_score.desc().nulls_last(), Photo.created_at, Photo.id)
+        .distinct(Photo.angle)
+    )
+    return {photo.angle: photo for photo in rows}
+
+
 def quality_of(photo: Photo) -> ImageQuality | None:
     """The quality measured at upload, or None for an upload from before all of it was kept."""
     if photo.blur_effect is None:
