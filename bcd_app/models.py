@@ -210,9 +210,9 @@ class PhotoComparison(db.Model):
     method: Mapped[str] = mapped_column(String(32), nullable=False)
     alignment: Mapped[dict] = mapped_column(JSON, nullable=False)
     cells: Mapped[list] = mapped_column(JSON, nullable=False)
-    # The photo brought onto the baseline: its vector and (sealed) feature map; null when it could not be registered.
+    # The photo brought onto the baseline: its vector and (sealed) cell vectors; null when it could not be registered.
     embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
-    feature_map: Mapped[bytes | None] = mapped_column(LargeBinary)
+    cell_vectors: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()
 
     __table_args__ = (

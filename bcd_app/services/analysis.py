@@ -97,17 +97,28 @@ def _symmetry(outputs: list[Features], best: dict[str, int]) -> float | None:
     return rounded(float(np.clip(distance, 0.0, 1.0)))
 
 
-def _compared(best: dict[str, int], prepared: Prepared, found: dict[str, regions.AngleFound]) -> dict[str, Features]:
+@dataclass(frozen=True)
+class _AngleOutput:
+    """What the comparison layers and later sessions keep of an angle: its vector and cell vectors."""
+
+    vector: np.ndarray
+    cell_vectors: bytes | None
+
+
+def _compared(
+    best: dict[str, int], prepared: Prepared, shots: dict[str, list[AnglePhoto]], found: dict[str, regions.AngleFound]
+) -> dict[str, _AngleOutput]:
     """angle -> the model's output the comparison layers and later sessions use: its best photo brought onto the
     baseline (frame and light) where it could be registered, so a re-taken photo reads as what changed; its
     best photo as taken otherwise (the baseline itself, a first session, an unregistered view)."""
     compared = {}
     for angle, index in best.items():
         brought = found.get(angle)
-        if brought is not None and brought.canonical is not None:
-            compared[angle] = brought.canonical
+        if brought is not None and brought.vector is not None:
+            compared[angle] = _AngleOutput(brought.vector, brought.cell_vectors)
         else:
-            compared[angle] = plain(prepared.normalised[index])
+            output = plain(prepared.normalised[index])
+            compared[angle] = _AngleOutput(output.vector, shots[angle][0].cell_vectors(output.feature_map))
     return compared
 
 
@@ -184,8 +195,8 @@ def analyze_session(
         found_regions = regions.analyse_regions(
             session.id, session.user_id, shots, reference_id, previous_ids, model.version, best_ids
         )
-    compared = _compared(best, prepared, found_regions)
-    kept = {angle: shots[angle][0].stored(output.feature_map) for angle, output in compared.items()}
+    compared = _compared(best, prepared, shots, found_regions)
+    kept = {angle: (output.cell_vectors, shots[angle][0].small_copy()) for angle, output in compared.items()}
     lifetime = _replace_vectors(ref, {angle: output.vector for angle, output in compared.items()}, kept, model)
     baseline_id = baseline_id or session_rows.baseline_id(session.user_id, model.version)
     distances = vectors.layer_distances(ref, baseline_id, model.version, lifetime)

@@ -24,7 +24,7 @@ from ..store.comparisons import Compared
 from ..vision import preprocessing, registration
 from ..vision import regions as compare
 from ..vision.embeddings import embedder
-from ..vision.features import Features, plain
+from ..vision.features import plain
 from ..vision.regions import AnglePhoto
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,12 @@ class Reference:
 
 @dataclass(frozen=True)
 class AngleFound:
-    """An angle's region comparison, and the model's output for today's best photo brought onto the baseline
-    (None when it could not be registered)."""
+    """An angle's region comparison, and the model's vector of today's best photo brought onto the baseline with
+    the cell vectors pooled from its map (None when it could not be registered)."""
 
     regions: AngleRegions
-    canonical: Features | None
+    vector: np.ndarray | None
+    cell_vectors: bytes | None
 
 
 # Angles compared at once (see _compare_all).
@@ -108,18 +109,18 @@ def alignment_report(alignment: registration.Alignment, frame: tuple[int, int]) 
 
 def _compared(today: AnglePhoto, reference: Reference) -> Compared:
     """Today's photo registered onto the reference, compared cell by cell, and brought through the model once:
-    the cells with the model's evidence, and the output the comparison layers use. Unregistered, no output: the
-    photo as taken stands."""
+    the cells with the model's evidence, and the vector and cell vectors the comparison layers and later sessions
+    use. Unregistered, neither: the photo as taken stands."""
     alignment = registration.align(today.working, reference.pixels)
     comparison = compare.compare(today.working, reference.pixels, alignment)
     frame = reference.pixels.shape[:2]
     if not alignment.ok:
-        return Compared(alignment, comparison.cells, None, frame)
+        return Compared(alignment, comparison.cells, None, None, frame)
     features = plain(preprocessing.normalise_brightness(comparison.canonical).pixels)
     cells = comparison.cells
     if features.feature_map is not None and reference.cells is not None:
         cells = compare.with_semantic(cells, features.feature_map, reference.cells, frame)
-    return Compared(alignment, cells, features, frame)
+    return Compared(alignment, cells, features.vector, today.cell_vectors(features.feature_map), frame)
 
 
 def _compare_all(
@@ -249,8 +250,8 @@ def analyse_regions(
                 )
             )  # fmt: skip
         regions = AngleRegions(alignment_report(alignment, compared[angle].frame), reports)
-        found[angle] = AngleFound(regions, compared[angle].canonical)
+        found[angle] = AngleFound(regions, compared[angle].vector, compared[angle].cell_vectors)
     store.replace(session_id, rows)
-    # Read once: what a re-analysis needs is computed again (a full-precision feature map per photo is 250 KB).
+    # Read once: a re-analysis computes what it needs again.
     comparisons.forget_session(session_id)
     return found

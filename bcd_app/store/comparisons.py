@@ -9,7 +9,6 @@ from sqlalchemy.dialects.postgresql import insert
 
 from ..db import db
 from ..models import Photo, PhotoComparison
-from ..vision.features import Features
 from ..vision.regions import COMPARISON_VERSION, Cell
 from ..vision.registration import Alignment
 from . import keys
@@ -17,18 +16,19 @@ from . import keys
 
 @dataclasses.dataclass(frozen=True)
 class Compared:
-    """One photo against the baseline's photo of its angle: the alignment, the cells, the model's output of the
-    photo brought onto the baseline (None when it could not be registered), and the baseline photo's frame
-    (height, width of its working copy)."""
+    """One photo against the baseline's photo of its angle: the alignment, the cells, the model's vector of the
+    photo brought onto the baseline and the cell vectors pooled from its map (both None when it could not be
+    registered), and the baseline photo's frame (height, width of its working copy)."""
 
     alignment: Alignment
     cells: list[Cell]
-    canonical: Features | None
+    vector: np.ndarray | None
+    cell_vectors: bytes | None
     frame: tuple[int, int]
 
 
 def _object_id(image_id: uuid.UUID, reference_id: uuid.UUID, model_version: str) -> str:
-    return f"photo_comparisons.feature_map/{image_id}/{reference_id}/{model_version}/{COMPARISON_VERSION}"
+    return f"photo_comparisons.cell_vectors/{image_id}/{reference_id}/{model_version}/{COMPARISON_VERSION}"
 
 
 def _json_safe(value: object) -> object:
@@ -38,12 +38,6 @@ def _json_safe(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_json_safe(item) for item in value]
     return value
-
-
-def _feature_map(data: bytes, channels: int) -> np.ndarray:
-    flat = np.frombuffer(data, dtype=np.float32)
-    side = round((flat.size / channels) ** 0.5)
-    return flat.reshape(channels, side, side)
 
 
 def _fields(record: Alignment | Cell) -> dict:
@@ -62,15 +56,8 @@ def _cell(fields: dict) -> Cell:
 def keep(
     image_id: uuid.UUID, reference_id: uuid.UUID, model_version: str, compared: Compared, owner: uuid.UUID
 ) -> None:
-    """Add a photo's comparison (its feature map sealed for `owner`) in the caller's transaction; a row another
+    """Add a photo's comparison (its cell vectors sealed for `owner`) in the caller's transaction; a row another
     process kept first stays."""
-    canonical = compared.canonical
-    # At full precision, as the analysis would hold it: the cells later sessions compare with are pooled from it.
-    feature_map = (
-        None
-        if canonical is None or canonical.feature_map is None
-        else canonical.feature_map.astype(np.float32).tobytes()
-    )
     db.session.execute(
         insert(PhotoComparison)
         .values(
@@ -81,8 +68,10 @@ def keep(
             method=COMPARISON_VERSION,
             alignment={**_fields(compared.alignment), "frame": list(compared.frame)},
             cells=[_fields(cell) for cell in compared.cells],
-            embedding=None if canonical is None else canonical.vector,
-            feature_map=keys.seal_column(owner, _object_id(image_id, reference_id, model_version), feature_map),
+            embedding=compared.vector,
+            cell_vectors=keys.seal_column(
+                owner, _object_id(image_id, reference_id, model_version), compared.cell_vectors
+            ),
         )
         .on_conflict_do_nothing(constraint="uq_photo_comparisons_key")
     )
@@ -102,8 +91,8 @@ def exists(image_id: uuid.UUID, reference_id: uuid.UUID, model_version: str) -> 
 def kept(
     pairs: list[tuple[uuid.UUID, uuid.UUID]], model_version: str, owner: uuid.UUID
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Compared]:
-    """(image id, reference image id) -> the kept comparison, for the pairs that have one; a feature map that does
-    not open makes its pair read as missing (the analysis computes it again)."""
+    """(image id, reference image id) -> the kept comparison, for the pairs that have one; cell vectors that do not
+    open make their pair read as missing (the analysis computes it again)."""
     if not pairs:
         return {}
     rows = db.session.execute(
@@ -115,17 +104,17 @@ def kept(
     ).scalars()
     found = {}
     for row in rows:
-        canonical = None
-        if row.embedding is not None:
-            object_id = _object_id(row.image_id, row.reference_image_id, model_version)
-            plain = keys.open_column(owner, object_id, row.feature_map)
-            if row.feature_map is not None and plain is None:
-                continue
-            vector = np.asarray(row.embedding, dtype=np.float32)
-            feature_map = None if plain is None else _feature_map(plain, len(vector))
-            canonical = Features(vector, None, feature_map)
+        object_id = _object_id(row.image_id, row.reference_image_id, model_version)
+        cell_vectors = keys.open_column(owner, object_id, row.cell_vectors)
+        if row.cell_vectors is not None and cell_vectors is None:
+            continue
+        vector = None if row.embedding is None else np.asarray(row.embedding, dtype=np.float32)
         found[(row.image_id, row.reference_image_id)] = Compared(
-            _alignment(row.alignment), [_cell(cell) for cell in row.cells], canonical, tuple(row.alignment["frame"])
+            _alignment(row.alignment),
+            [_cell(cell) for cell in row.cells],
+            vector,
+            cell_vectors,
+            tuple(row.alignment["frame"]),
         )
     return found
 

@@ -382,15 +382,17 @@ class AnglePhoto:
 
     working: np.ndarray
 
-    def stored(self, feature_map: np.ndarray | None) -> tuple[bytes | None, bytes]:
-        """What is kept for later sessions: the cell vectors pooled from the model's map of this photo as its
-        angle's vector was taken (float16 bytes), and a copy at REGION_SIZE (as working copies are kept), read
-        when the photo itself cannot be."""
+    def cell_vectors(self, feature_map: np.ndarray | None) -> bytes | None:
+        """What later sessions compare their cells with: the cell vectors pooled from the model's map of this photo
+        as its angle's vector was taken (float16 bytes; None for a model without maps)."""
         cells = None if feature_map is None else own_cells(feature_map, self.working.shape[:2])
-        small = shrink(self.working, REGION_SIZE)[0]
-        return (None if cells is None else cells.astype(np.float16).tobytes()), encode_working(small)
+        return None if cells is None else cells.astype(np.float16).tobytes()
+
+    def small_copy(self) -> bytes:
+        """A copy at REGION_SIZE (as working copies are kept), read when the photo itself cannot be."""
+        return encode_working(shrink(self.working, REGION_SIZE)[0])
 
 
 def decode_cells(data: bytes) -> np.ndarray:
-    """Cell vectors as AnglePhoto.stored wrote them: (cells, channels) float32."""
+    """Cell vectors as AnglePhoto.cell_vectors wrote them: (cells, channels) float32."""
     return np.frombuffer(data, np.float16).astype(np.float32).reshape(REGION_CELLS, -1)

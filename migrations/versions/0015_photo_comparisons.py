@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("alignment", sa.JSON(), nullable=False),
         sa.Column("cells", sa.JSON(), nullable=False),
         sa.Column("embedding", Vector(EMBEDDING_DIM), nullable=True),
-        sa.Column("feature_map", sa.LargeBinary(), nullable=True),
+        sa.Column("cell_vectors", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["image_id"], ["images.id"], name="fk_photo_comparisons_image_id_images", ondelete="CASCADE"
