@@ -185,9 +185,6 @@ class ImageEmbedding(db.Model):
     embedding: Mapped[list[float]] = _vector()
     # A right view's vector mirrored (the symmetry score compares it with the left view); null for other angles.
     mirrored_embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
-    # The last feature map (channels x 7 x 7, float16 bytes) the region comparison pools per cell; null for a
-    # model that gives vectors only.
-    feature_map: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()
 
     __table_args__ = (UniqueConstraint("image_id", "model_version", name="uq_image_embeddings_image_model"),)

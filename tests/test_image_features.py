@@ -18,24 +18,24 @@ from tests.helpers import completed_session, create_session, data_of, upload, up
 from tests.photo_data import SCENES
 from tests.test_analysis import _session_photos, _without_links, analyse
 
-# EfficientNet-Lite0's last feature map at 224 px: 1280 channels x 7 x 7, half precision, sealed (the header,
-# nonce and tag of store/keys.py).
-FEATURE_MAP_BYTES = EMBEDDING_DIM * 7 * 7 * 2 + SEALING_BYTES
+# EfficientNet-Lite0's last feature map at 224 px pooled into 3 x 3 cells: 9 x 1280 channels, half precision,
+# sealed (the header, nonce and tag of store/keys.py).
+CELL_VECTOR_BYTES = 9 * EMBEDDING_DIM * 2 + SEALING_BYTES
 
 
-def _kept(app, session_id: str) -> dict[str, tuple]:
-    """angle -> (has a mirrored vector, feature map size) of the session's kept rows."""
+def _kept(app, session_id: str) -> dict[str, bool]:
+    """angle -> whether the session's kept row of it has a mirrored vector."""
     with app.app_context():
         rows = db.session.execute(
             text(
-                "SELECT i.angle, e.mirrored_embedding IS NOT NULL AS mirrored, octet_length(e.feature_map) AS size "
+                "SELECT i.angle, e.mirrored_embedding IS NOT NULL AS mirrored "
                 "FROM image_embeddings e JOIN images i ON i.id = e.image_id "
                 "WHERE i.session_id = :s AND e.model_version = :v"
             ),
             {"s": session_id, "v": DEFAULT_MODEL_VERSION},
         ).all()
         db.session.remove()
-    return {row.angle: (row.mirrored, row.size) for row in rows}
+    return {row.angle: row.mirrored for row in rows}
 
 
 def _compared(app, session_id: str) -> int:
@@ -73,12 +73,8 @@ def test_output_kept_at_upload_gives_the_same_analysis_as_computed_then(app, cli
     wait_until(lambda: _compared(app, today) == len(SCENES), what="kept comparisons with the baseline")
     # The baseline's own photos are not compared with themselves.
     assert _compared(app, baseline) == 0
-    # Only the right view carries a mirrored vector (the symmetry score); every row keeps its feature map.
-    assert kept == {
-        "front": (False, FEATURE_MAP_BYTES),
-        "left": (False, FEATURE_MAP_BYTES),
-        "right": (True, FEATURE_MAP_BYTES),
-    }
+    # Only the right view carries a mirrored vector (the symmetry score).
+    assert kept == {"front": False, "left": False, "right": True}
     from_upload = analyse(client, headers, today)
     # Read once by the analysis, then dropped.
     assert _compared(app, today) == 0

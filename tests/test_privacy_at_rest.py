@@ -31,7 +31,7 @@ STARTS = (b"\xff\xd8\xff", b"\x89PNG", b"\x93NUMPY", b"RIFF")
 ANYWHERE = (b"JFIF\x00", b"Exif\x00\x00", b"\x89PNG\r\n\x1a\n", b"\x93NUMPY", b"IHDR")
 RUN = 32  # every 64-byte run of an uploaded file holds an aligned 32-byte piece of it
 IMAGE_COLUMNS = (
-    "SELECT feature_map FROM image_embeddings WHERE feature_map IS NOT NULL",
+    "SELECT cell_vectors FROM photo_comparisons WHERE cell_vectors IS NOT NULL",
     "SELECT cells FROM angle_embeddings WHERE cells IS NOT NULL",
     "SELECT region_copy FROM angle_embeddings WHERE region_copy IS NOT NULL",
 )
@@ -323,7 +323,7 @@ def test_seal_existing_seals_what_an_older_version_kept_in_plain(app, client, au
         assert counts["files"] == 1 and counts["angle_copies"] == 1
         assert not (Path(upload_dir) / key).read_bytes().startswith(b"\xff\xd8")
         assert app.extensions["storage"].get(key) == plain
-        assert seal_existing(report=lambda _: None) == {"files": 0, "feature_maps": 0, "angle_copies": 0}
+        assert seal_existing(report=lambda _: None) == {"files": 0, "angle_copies": 0}
         db.session.remove()
 
 

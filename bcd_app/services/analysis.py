@@ -77,13 +77,13 @@ def _measured(image: Photo, settings: AnalysisSettings) -> tuple[ImageQuality, n
     return measured, working, normalised.pixels
 
 
-def _embed(photos: list[Photo], normalised: list[np.ndarray], version: str, owner: uuid.UUID) -> list[Features]:
+def _embed(photos: list[Photo], normalised: list[np.ndarray], version: str) -> list[Features]:
     """Every photo's model output as taken: kept since its upload, or computed now and kept."""
-    kept: dict[uuid.UUID, Features] = kept_features.stored([image.id for image in photos], version, owner)
+    kept: dict[uuid.UUID, Features] = kept_features.stored([image.id for image in photos], version)
     for image, pixels in zip(photos, normalised, strict=True):
         if image.id not in kept:
             kept[image.id] = compute(pixels, image.angle)
-            kept_features.keep(image.id, version, kept[image.id], owner)
+            kept_features.keep(image.id, version, kept[image.id])
     return [kept[image.id] for image in photos]
 
 
@@ -180,7 +180,7 @@ def analyze_session(
     ranked = {angle: sorted(idx, key=lambda i: -qualities[i].image_quality_score) for angle, idx in by_angle.items()}
     best = {angle: idx[0] for angle, idx in ranked.items()}
     model = embedder.info()
-    outputs = _embed(photos, prepared.normalised, model.version, session.user_id)
+    outputs = _embed(photos, prepared.normalised, model.version)
     shots = {angle: [AnglePhoto(prepared.workings[i]) for i in idx] for angle, idx in ranked.items()}
 
     progress(len(photos), len(photos), AnalysisStage.COMPARING)

@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from ..db import db
 from ..store import features as store
 from ..store import images, jobs
-from ..store.files import key_owner
 from ..vision.embeddings import embedder
 from ..vision.features import compute
 
@@ -33,7 +32,7 @@ def precompute(image_id: uuid.UUID) -> bool:
     db.session.rollback()
     features = compute(pixels, angle)
     try:
-        store.keep(image_id, version, features, key_owner(image.storage_key))
+        store.keep(image_id, version, features)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

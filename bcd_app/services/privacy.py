@@ -6,10 +6,9 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from ..db import db
-from ..models import AngleEmbedding, ImageEmbedding, Photo
+from ..models import AngleEmbedding, Photo
 from ..store import keys
-from ..store.features import feature_map_object_id
-from ..store.files import display_key, key_owner, storage, working_key
+from ..store.files import display_key, storage, working_key
 from ..store.vectors import kept_object_id
 
 BATCH = 200
@@ -22,7 +21,7 @@ def _plain(blob: bytes | None) -> bool:
 def seal_existing(report: Callable[[str], None] = print) -> dict[str, int]:
     """Seal every object and binary column still stored in plain, in place (idempotent and resumable: a sealed one
     is left as it is). Answers how many of each were sealed."""
-    inner, counts = storage().inner, {"files": 0, "feature_maps": 0, "angle_copies": 0}
+    inner, counts = storage().inner, {"files": 0, "angle_copies": 0}
     for photo in db.session.scalars(select(Photo).execution_options(yield_per=BATCH)):
         for key in (photo.storage_key, working_key(photo.storage_key), display_key(photo.storage_key)):
             try:
@@ -32,12 +31,6 @@ def seal_existing(report: Callable[[str], None] = print) -> dict[str, int]:
             if _plain(raw):
                 storage().put(key, raw)
                 counts["files"] += 1
-    owners = dict(db.session.execute(select(Photo.id, Photo.storage_key)).all())
-    for row in db.session.scalars(select(ImageEmbedding).where(ImageEmbedding.feature_map.is_not(None))):
-        if _plain(row.feature_map) and row.image_id in owners:
-            object_id = feature_map_object_id(row.image_id, row.model_version)
-            row.feature_map = keys.seal(key_owner(owners[row.image_id]), object_id, bytes(row.feature_map))
-            counts["feature_maps"] += 1
     for row in db.session.scalars(select(AngleEmbedding)):
         for column in ("cells", "region_copy"):
             value = getattr(row, column)
@@ -46,7 +39,5 @@ def seal_existing(report: Callable[[str], None] = print) -> dict[str, int]:
                 setattr(row, column, keys.seal(uuid.UUID(str(row.user_id)), object_id, bytes(value)))
                 counts["angle_copies"] += 1
     db.session.commit()
-    report(
-        f"sealed {counts['files']} files, {counts['feature_maps']} feature maps, {counts['angle_copies']} angle copies"
-    )
+    report(f"sealed {counts['files']} files, {counts['angle_copies']} angle copies")
     return counts

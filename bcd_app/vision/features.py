@@ -1,5 +1,5 @@
-"""A photo's model output: its unit vector, a right view's mirrored vector (for symmetry) and the last feature
-map the region comparison pools per cell, from one forward pass per photo."""
+"""A photo's model output: its unit vector and a right view's mirrored vector (the symmetry score), from one
+forward pass per photo; and the vector and last feature map of a photo as the comparisons see it."""
 
 from dataclasses import dataclass
 
@@ -10,7 +10,6 @@ from ..constants import MIRROR_PAIR
 from . import preprocessing
 from .embeddings import embedder
 
-HALF_MAX = float(np.finfo(np.float16).max)
 # Every photo whose vector is compared is given to the model blurred alike (px at the working size): a re-taken
 # photo is resampled onto the baseline and may come from another phone's JPEG, and the model reads those fine
 # differences as content on textured skin (bench/trust_eval.py, held-out gravel: distances up to 0.19 without,
@@ -20,8 +19,8 @@ COMPARED_BLUR = 1.6
 
 @dataclass(frozen=True)
 class Features:
-    """One photo's model output: unit vector, mirrored unit vector (right views only), feature map (float16;
-    None for a model that gives vectors only)."""
+    """One photo's model output: unit vector, mirrored unit vector (right views only), feature map (None where it
+    is not needed, or for a model that gives vectors only)."""
 
     vector: np.ndarray
     mirrored: np.ndarray | None
@@ -29,15 +28,13 @@ class Features:
 
 
 def compute(normalised: np.ndarray, angle: str) -> Features:
-    """The model's output for a brightness-normalised working copy of a photo of `angle`."""
+    """The model's vectors for a brightness-normalised working copy of a photo of `angle` (no feature map: the
+    comparisons pool theirs from the photo brought onto the baseline)."""
     model_input = preprocessing.model_input(normalised)[None]
     own = embedder.embed(model_input)
     # The right view mirrored (width axis of CHW flipped): how it would look as a left view.
     mirrored = embedder.embed(model_input[:, :, :, ::-1]).vectors[0] if angle == MIRROR_PAIR[1] else None
-    # Kept at half precision: the cells pooled from it agree with full precision to ~1e-4 (a deployer's model
-    # with values beyond half precision's range is clipped there rather than turned into infinities).
-    feature_map = None if own.maps is None else np.clip(own.maps[0], -HALF_MAX, HALF_MAX).astype(np.float16)
-    return Features(own.vectors[0], mirrored, feature_map)
+    return Features(own.vectors[0], mirrored, None)
 
 
 def plain(normalised: np.ndarray) -> Features:
@@ -46,10 +43,3 @@ def plain(normalised: np.ndarray) -> Features:
     blurred = cv2.GaussianBlur(normalised, (0, 0), COMPARED_BLUR)
     output = embedder.embed(preprocessing.model_input(blurred)[None])
     return Features(output.vectors[0], None, None if output.maps is None else output.maps[0])
-
-
-def decode_feature_map(data: bytes, channels: int) -> np.ndarray:
-    """A kept feature map (float16 bytes of channels x side x side) as an array."""
-    flat = np.frombuffer(data, dtype=np.float16)
-    side = round((flat.size / channels) ** 0.5)
-    return flat.reshape(channels, side, side)
