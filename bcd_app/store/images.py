@@ -23,17 +23,13 @@ def in_session(image_id: uuid.UUID, session_id: uuid.UUID) -> Photo | None:
 
 
 def best(session_id: uuid.UUID, angle: str) -> Photo | None:
-    """A session's best photo of an angle: the highest quality, the first taken among equals."""
-    return db.session.scalar(
-        select(Photo)
-        .where(Photo.session_id == session_id, Photo.angle == angle)
-        .order_by(Photo.image_quality_score.desc().nulls_last(), Photo.created_at, Photo.id)
-        .limit(1)
-    )
+    """A session's best photo of an angle (as best_of_angles picks it)."""
+    return best_of_angles(session_id, [angle]).get(angle)
 
 
 def best_of_angles(session_id: uuid.UUID, angles: list[str]) -> dict[str, Photo]:
-    """angle -> a session's best photo of it (as `best` picks it), for these angles, in one query."""
+    """angle -> a session's best photo of it, for these angles, in one query: the highest quality, the first taken
+    among equals."""
     rows = db.session.scalars(
         select(Photo)
         .where(Photo.session_id == session_id, Photo.angle.in_(angles))
