@@ -40,7 +40,7 @@ lint: install
 
 # A deeper, randomised fuzzing run; `make test` replays one fixed seed, with past findings pinned as tests.
 fuzz: install
-	FUZZ_RANDOM=1 FUZZ_EXAMPLES=300 $(PY) -m pytest -q tests/security/test_fuzz.py
+	FUZZ_RANDOM=1 FUZZ_EXAMPLES=300 $(PY) -m pytest -q tests/security/test_fuzz.py tests/security/test_fuzz_pixels.py
 
 bench: install
 	$(PY) bench/quality_eval.py
@@ -50,6 +50,7 @@ bench: install
 	$(PY) bench/trust_eval.py
 	$(PY) bench/upload_memory.py
 	$(PY) bench/service_bench.py
+	$(PY) bench/probe_bench.py
 	$(PY) bench/privacy_bench.py
 	$(PY) bench/report_bench.py
 

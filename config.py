@@ -62,6 +62,9 @@ class Config:
     DEV_MASTER_KEY_FILE = str(BASE_DIR / "instance" / "master.key")
     # Where `flask bcd backup` and `restore` find pg_dump and pg_restore (else the embedded server's, else PATH).
     PG_BIN_DIR = os.environ.get("PG_BIN_DIR", "")
+    # A local write's temporary file older than this (seconds) was left by a killed process: each worker sweeps
+    # them when its pool starts (a younger one may belong to a write still under way).
+    TEMPORARY_FILE_MAX_AGE_SECONDS = _float("TEMPORARY_FILE_MAX_AGE_SECONDS", 3600.0)
     # Largest request body in bytes (uploads); larger answers 413.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
     MAX_FORM_PARTS = 20
@@ -97,9 +100,13 @@ class Config:
     JOB_HEARTBEAT_SECONDS = _float("JOB_HEARTBEAT_SECONDS", 10.0)
     JOB_POLL_SECONDS = _float("JOB_POLL_SECONDS", 1.0)
     JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", 3)
-    # Nice value of the analysis threads (0-19): requests of the same worker go first, the
-    # analyses take the CPU they leave (bench/enqueue_bench.py measures the difference).
-    JOB_NICE = _int("JOB_NICE", 19)
+    # Nice value of the analysis and background threads (0-19). 0: a thread that holds the worker's interpreter
+    # lock at a low priority is starved by busy cores and stalls every request of its worker, probes included
+    # (priority inversion; bench/probe_bench.py: /health took seconds under an upload storm at 19).
+    JOB_NICE = _int("JOB_NICE", 0)
+    # Background work on uploaded photos (model output, comparison, display copy) waits for a moment without
+    # requests in its worker, at most this many seconds a step (0 = never waits): it yields to requests itself.
+    BACKGROUND_YIELD_SECONDS = _float("BACKGROUND_YIELD_SECONDS", 1.0)
     # Photos waiting in one process for their model output, computed as they arrive (one thread, at the
     # analyses' priority) so the analysis finds it ready; beyond this many the analysis computes it. 0 = off.
     PRECOMPUTE_QUEUE = _int("PRECOMPUTE_QUEUE", 64)

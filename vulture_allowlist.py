@@ -5,7 +5,7 @@ and CLI commands are skipped by their decorators (pyproject.toml [tool.vulture])
 """
 
 # ORM columns written through constructor kwargs or getattr and read back by raw SQL or
-# Alembic's drift test; the table classes AnalysisRequest and LoginThrottle are only ever used from SQL.
+# Alembic's drift test; the table classes AnalysisRequest and LoginFailure are only ever used from SQL.
 chroma_noise
 brightness_correction
 analysis_confidence_score
@@ -16,8 +16,9 @@ run_after
 started_at
 finished_at
 AnalysisRequest
-LoginThrottle
-window_started_at
+LoginFailure
+at
+background_failure
 attempt
 processing_time
 error
@@ -25,6 +26,9 @@ error
 # Called from gunicorn.conf.py (not in the 60 % scan): the SIGTERM handler, and the master before fork.
 _.drain
 tune_malloc
+
+# Flask's g: set before a request, popped by name after it.
+counted_busy
 
 # prometheus_client calls a registered collector's collect(); Werkzeug reads a response's direct_passthrough.
 _.collect

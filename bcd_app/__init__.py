@@ -9,7 +9,7 @@ from .db import db, migrate
 from .jobs.runner import JobRunner
 from .store import files, keys
 from .vision.embeddings import embedder
-from .web import cli, docs_page, errors, health, http, logging_setup, metrics
+from .web import busy, cli, docs_page, errors, health, http, logging_setup, metrics
 from .web.embedded_db import embedded_database_uri
 from .web.extensions import limiter
 
@@ -43,6 +43,7 @@ def create_app(config: object = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     limiter.init_app(app)
     http.init_app(app)
+    busy.init_app(app)
     errors.init_app(app)
     api.init_app(app)
     health.init_app(app)

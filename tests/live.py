@@ -33,7 +33,8 @@ def healthy(base: str) -> bool:
 class LiveServer:
     """Starts, kills and restarts gunicorn with the project's gunicorn.conf.py."""
 
-    def __init__(self, database_url: str, upload_dir: str, workers: int = 2, **env: str) -> None:
+    def __init__(self, database_url: str, upload_dir: str, workers: int = 2, root: Path = ROOT, **env: str) -> None:
+        self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -55,7 +56,7 @@ class LiveServer:
         handle = self.log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             stdout=handle,
             stderr=subprocess.STDOUT,

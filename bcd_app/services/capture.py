@@ -50,9 +50,12 @@ def pose_reference(user_id: uuid.UUID, session_id: uuid.UUID, angle: str) -> np.
     return preprocessing.decode_working(baseline.region_copy)
 
 
-def upload_pose(working: np.ndarray, reference: np.ndarray) -> FoundPose:
-    """The pose of an upload's working copy against the baseline's copy of its angle, and its hint (no database
-    access: it runs beside the upload's writes)."""
+def upload_pose(working: np.ndarray, reference: np.ndarray) -> FoundPose | None:
+    """The pose of an upload's working copy against the baseline's copy of its angle, and its hint; None when
+    either is a strip or a thumbnail with no pose to measure (no database access: it runs beside the upload's
+    writes)."""
+    if not (registration.registrable(working) and registration.registrable(reference)):
+        return None
     found = registration.pose(registration.align(working, reference), working.shape[:2], reference.shape[:2])
     return FoundPose(found, retake_hint(found))
 

@@ -123,6 +123,17 @@ def _compared(today: AnglePhoto, reference: Reference) -> Compared:
     return Compared(alignment, cells, features.vector, today.cell_vectors(features.feature_map), frame)
 
 
+def _compared_or_unregistered(today: AnglePhoto, reference: Reference) -> Compared:
+    """_compared, or, when it raises, the view left unregistered (logged once with the reason): one photo the
+    comparison cannot take never fails its session's analysis."""
+    try:
+        return _compared(today, reference)
+    except Exception as exc:  # noqa: BLE001 - contained: the view reads as not registered
+        log.warning("comparison failed; view left unregistered", extra={"error_type": type(exc).__name__})
+        failed = registration.Alignment(False, "failed", 0, None, registration.IDENTITY.copy())
+        return Compared(failed, compare.uncompared(reference.pixels).cells, None, None, reference.pixels.shape[:2])
+
+
 def _compare_all(
     photos: dict[str, list[AnglePhoto]], baselines: dict[str, BaselineAngle], kept: dict[str, Compared]
 ) -> dict[str, Compared]:
@@ -132,7 +143,7 @@ def _compare_all(
     references = {angle: _reference(angle, baselines[angle]) for angle in baselines if angle not in kept}
     missing = [angle for angle, reference in references.items() if reference is not None]
     with ThreadPoolExecutor(PARALLEL_ANGLES) as pool:
-        computed = pool.map(lambda angle: _compared(photos[angle][0], references[angle]), missing)
+        computed = pool.map(lambda angle: _compared_or_unregistered(photos[angle][0], references[angle]), missing)
         return {**kept, **dict(zip(missing, computed, strict=True))}
 
 

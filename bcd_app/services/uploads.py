@@ -1,10 +1,11 @@
 """Photo uploads: validate by decoding, measure quality, store without metadata; remove one photo."""
 
 import hashlib
+import logging
 import os
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..constants import ANGLES, SessionStatus
@@ -19,6 +20,7 @@ from ..vision.upload import decode_upload as decode
 from .capture import FoundPose, pose_reference, upload_pose
 from .sessions import get_owned_session, parse_id
 
+log = logging.getLogger(__name__)
 # Uploads decoded and measured at once in one process. Each holds ~10 MB of buffers for a 12 MP photo; more
 # at once than there are cores finish no sooner and only hold more memory (8 at once: a worker +103 MB).
 _DECODE_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
@@ -89,8 +91,20 @@ def add_image(
     try:
         store.add(image, decoded.kept, decoded.working)
     finally:
-        found = None if posing is None else posing.result()
+        found = _pose_of(posing)
     return StoredImage(image=image, quality=measured, pose=found)
+
+
+def _pose_of(posing: Future | None) -> FoundPose | None:
+    """The registered pose, or None: without a baseline, or when registering failed (the photo is stored all the
+    same; its pose is a hint, never a reason to refuse it)."""
+    if posing is None:
+        return None
+    try:
+        return posing.result()
+    except Exception as exc:  # noqa: BLE001 - any failure of the hint must not fail a stored upload
+        log.warning("pose not measured", extra={"error_type": type(exc).__name__})
+        return None
 
 
 def get_owned_image(user_id: uuid.UUID, session_id: object, image_id: object) -> Photo:

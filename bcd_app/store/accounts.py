@@ -9,16 +9,21 @@ from sqlalchemy.dialects.postgresql import insert
 from ..db import db
 from ..models import AuthToken, User, utcnow
 
-_ATTEMPT_SQL = text(
-    """
-    INSERT INTO login_throttle (key, attempts, window_started_at) VALUES (:key, 1, now())
-    ON CONFLICT (key) DO UPDATE SET
-        attempts = CASE WHEN login_throttle.window_started_at <= now() - make_interval(secs => :window)
-                        THEN 1 ELSE login_throttle.attempts + 1 END,
-        window_started_at = CASE WHEN login_throttle.window_started_at <= now() - make_interval(secs => :window)
-                                 THEN now() ELSE login_throttle.window_started_at END
-    RETURNING attempts, greatest(1, ceil(extract(epoch FROM
-        window_started_at + make_interval(secs => :window) - now())))::int AS retry_after
+# What counts against a key: its settled failures in the window, and its pending ones younger than the lease.
+_COUNTED = """
+    key = :key AND at > now() - make_interval(secs => :window)
+    AND (NOT pending OR at > now() - make_interval(secs => :lease))
+"""
+_RESERVE_SQL = text(
+    f"""
+    WITH counted AS (
+        SELECT count(*) AS failures, min(at) AS oldest FROM login_failures WHERE {_COUNTED}
+    ), added AS (
+        INSERT INTO login_failures (key) SELECT :key FROM counted WHERE failures < :limit RETURNING id
+    )
+    SELECT (SELECT id FROM added) AS id,
+           greatest(1, ceil(extract(epoch FROM
+               (SELECT oldest FROM counted) + make_interval(secs => :window) - now())))::int AS retry_after
     """
 )
 
@@ -69,26 +74,35 @@ def revoke_token(token_hash: str) -> None:
     )
 
 
-def forget_old_attempts(window_seconds: float) -> None:
-    """Drop attempt counts whose window has ended."""
+def forget_old_failures(window_seconds: float) -> None:
+    """Drop failures older than the window."""
     db.session.execute(
-        text("DELETE FROM login_throttle WHERE window_started_at <= now() - make_interval(secs => :window)"),
+        text("DELETE FROM login_failures WHERE at <= now() - make_interval(secs => :window)"),
         {"window": window_seconds},
     )
 
 
-def count_attempt(key: str, window_seconds: float) -> Row:
-    """Count one attempt under `key`: (attempts in the window, seconds until it ends)."""
-    return db.session.execute(_ATTEMPT_SQL, {"key": key, "window": window_seconds}).one()
+def reserve_failure(key: str, limit: int, window_seconds: float, lease_seconds: float) -> Row:
+    """Reserve a pending failure under `key` unless `limit` are counted already: (the reservation's id or None
+    when refused, seconds until the oldest counted one leaves the window). Reservations of one key are taken one
+    at a time (a transaction-scoped advisory lock, held until the caller commits), so the limit is exact across
+    workers and servers."""
+    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    return db.session.execute(
+        _RESERVE_SQL, {"key": key, "limit": limit, "window": window_seconds, "lease": lease_seconds}
+    ).one()
 
 
-def clear_attempts(key: str) -> None:
-    """Forget the attempts counted under `key`."""
-    db.session.execute(text("DELETE FROM login_throttle WHERE key = :key"), {"key": key})
+def settle_failures(ids: list[int]) -> None:
+    """The checked password was wrong: the reservations count as failures for the whole window."""
+    db.session.execute(text("UPDATE login_failures SET pending = false WHERE id = ANY(:ids)"), {"ids": ids})
 
 
-def give_back_attempt(key: str) -> None:
-    """Take back one attempt counted under `key` (a login that turned out good)."""
-    db.session.execute(
-        text("UPDATE login_throttle SET attempts = greatest(attempts - 1, 0) WHERE key = :key"), {"key": key}
-    )
+def drop_failures(ids: list[int]) -> None:
+    """Reservations that turned out no failure (a good password, or an attempt refused unchecked)."""
+    db.session.execute(text("DELETE FROM login_failures WHERE id = ANY(:ids)"), {"ids": ids})
+
+
+def clear_failures(key: str) -> None:
+    """Forget every failure under `key` (the account's, once its password was given right)."""
+    db.session.execute(text("DELETE FROM login_failures WHERE key = :key"), {"key": key})

@@ -5,6 +5,7 @@ session / image) is defined here and nowhere else."""
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,9 @@ from typing import Protocol
 from flask import Flask, current_app
 
 from . import keys
+
+# Where a local write stands until it is renamed into place: a file of this prefix is never an object.
+TEMPORARY_PREFIX = ".part-"
 
 
 def user_prefix(user_id: uuid.UUID) -> str:
@@ -66,6 +70,9 @@ class Storage(Protocol):
     def list_keys(self) -> Iterator[str]:
         """Every object's key (for a backup)."""
 
+    def sweep_temporary(self, older_than_seconds: float) -> int:
+        """Remove what writes that never finished left behind (a killed process), older than this; how many."""
+
 
 class LocalStorage:
     """Files under one folder (UPLOAD_DIR), every folder 0700."""
@@ -89,7 +96,7 @@ class LocalStorage:
         """Write `data` at `key` atomically: a temporary file in the same folder, fsync, rename."""
         path = self._path(key)
         self._private_folders(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY_PREFIX)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -119,8 +126,22 @@ class LocalStorage:
     def list_keys(self) -> Iterator[str]:
         """Every file's key, skipping a write still in progress."""
         for path in sorted(self.root.rglob("*")):
-            if path.is_file() and not path.name.startswith(".part-"):
+            if path.is_file() and not path.name.startswith(TEMPORARY_PREFIX):
                 yield str(path.relative_to(self.root))
+
+    def sweep_temporary(self, older_than_seconds: float) -> int:
+        """Remove temporary files of writes that never finished (a process killed between write and rename),
+        older than `older_than_seconds`: a younger one may still be renamed into place by a live write."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for path in self.root.rglob(f"{TEMPORARY_PREFIX}*"):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
 
 class SealedStorage:
@@ -156,6 +177,10 @@ class SealedStorage:
     def list_keys(self) -> Iterator[str]:
         """Every object's key."""
         return self.inner.list_keys()
+
+    def sweep_temporary(self, older_than_seconds: float) -> int:
+        """Remove what unfinished writes left behind."""
+        return self.inner.sweep_temporary(older_than_seconds)
 
 
 def make_storage(config: dict) -> Storage:

@@ -3,7 +3,7 @@
 import uuid
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..db import db
 from ..models import Photo
@@ -37,6 +37,14 @@ def best_of_angles(session_id: uuid.UUID, angles: list[str]) -> dict[str, Photo]
         .distinct(Photo.angle)
     )
     return {photo.angle: photo for photo in rows}
+
+
+def mark_background_failure(image_id: uuid.UUID, step: str) -> None:
+    """Note on a photo's row that a background step raised on it (committed: the step's own work was rolled
+    back)."""
+    db.session.rollback()
+    db.session.execute(update(Photo).where(Photo.id == image_id).values(background_failure=step))
+    db.session.commit()
 
 
 def quality_of(photo: Photo) -> ImageQuality | None:

@@ -79,3 +79,7 @@ class S3Storage:
                 return False
             raise
         return True
+
+    def sweep_temporary(self, older_than_seconds: float) -> int:
+        """Nothing to sweep: an S3 PUT lands whole or not at all."""
+        return 0

@@ -11,6 +11,9 @@ from . import registration
 PANEL_HEIGHT = 384
 LEGEND_HEIGHT = 48
 GAP = 8
+# A panel is at most this many times as wide as it is high (a strip of a photo would otherwise be scaled to
+# hundreds of thousands of px).
+PANEL_MAX_ASPECT = 4
 # Shading: the opacity of a cell just above its floor, the most any cell gets, and the colour (RGB).
 ALPHA_AT_FLOOR = 0.25
 ALPHA_MAX = 0.6
@@ -20,8 +23,8 @@ LEGEND = ("Left: today, aligned to your baseline. Right: your baseline.", "Shade
 
 
 def _panel(pixels: np.ndarray) -> np.ndarray:
-    scale = PANEL_HEIGHT / pixels.shape[0]
-    return cv2.resize(pixels, (max(1, round(pixels.shape[1] * scale)), PANEL_HEIGHT), interpolation=cv2.INTER_AREA)
+    width = min(round(pixels.shape[1] * PANEL_HEIGHT / pixels.shape[0]), PANEL_MAX_ASPECT * PANEL_HEIGHT)
+    return cv2.resize(pixels, (max(1, width), PANEL_HEIGHT), interpolation=cv2.INTER_AREA)
 
 
 def _shade(panel: np.ndarray, regions: list[RegionReport]) -> np.ndarray:

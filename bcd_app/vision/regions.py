@@ -11,7 +11,7 @@ import numpy as np
 
 from ..constants import REGION_CELLS, REGION_GRID
 from .preprocessing import encode_working
-from .registration import Alignment, rescaled, shrink, warp_to
+from .registration import Alignment, registrable, rescaled, shrink, warp_to
 
 GRID = REGION_GRID
 # This comparison's version: an outcome kept by another version (photo_comparisons) is computed again. Change it
@@ -309,7 +309,10 @@ def compare(moving: np.ndarray, reference: np.ndarray, alignment: Alignment) -> 
     """Every cell of the reference frame: how much `moving` (registered from `alignment`) differs there. Both are
     working copies as shot (not brightness-normalised); colour and shape are read at REGION_SIZE, texture at the
     working size (skin's fine bumps and pits are a few px there). The model's evidence is added by with_semantic,
-    from the canonical copy this returns."""
+    from the canonical copy this returns. A strip or a thumbnail (either photo) is not compared: every cell is
+    uncovered."""
+    if not (registrable(moving) and registrable(reference)):
+        return uncompared(reference)
     aligned, base, registered = register(moving, reference, alignment)
     mask = registered.mask
     lab_m, lab_r = _lab(aligned), _lab(base)
@@ -342,6 +345,17 @@ def compare(moving: np.ndarray, reference: np.ndarray, alignment: Alignment) -> 
         change = max(found[0] / APPEARANCE_NOISE, found[1] / TEXTURE_NOISE, found[2] / SHAPE_NOISE)
         cells.append(Cell(row, col, box, change, *found, None, coverage))
     return Comparison(cells, registered, brought)
+
+
+def uncompared(reference: np.ndarray) -> Comparison:
+    """A comparison that measured nothing: every cell uncovered, the reference standing for today's photo (a
+    strip or a thumbnail; a comparison that failed)."""
+    small = shrink(reference, REGION_SIZE)[0]
+    height, width = small.shape[:2]
+    flow = np.zeros((height, width, 2), np.float32)
+    registered = Registered(np.eye(3), np.zeros((3, 6), np.float32), flow, np.zeros((height, width), bool), flow)
+    cells = [Cell(row, col, box, 0.0, 0.0, 0.0, 0.0, None, 0.0) for row, col, box in cell_boxes()]
+    return Comparison(cells, registered, reference)
 
 
 def with_semantic(

@@ -26,6 +26,9 @@ ECC_ITERATIONS = 15
 ECC_EPSILON = 1e-4
 ECC_GAUSS = 5
 ECC_COARSE_FACTOR = 0.5
+# A working copy whose shorter side is below this (px) has too little of a frame to register (a strip, a thumbnail):
+# it is compared unaligned, never warped through a map fitted on a few pixels.
+MIN_REGISTRABLE_SIDE = 32
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,19 @@ IDENTITY = np.eye(3)
 def shrink(pixels: np.ndarray, size: int) -> tuple[np.ndarray, float]:
     """A copy about `size` px on its longer side, by a whole-number factor (OpenCV's fast area path), and
     the factor applied."""
-    step = max(1, round(max(pixels.shape[:2]) / size))
+    height, width = pixels.shape[:2]
+    step = max(1, round(max(height, width) / size))
     if step == 1:
         return pixels, 1.0
-    return cv2.resize(pixels, None, fx=1 / step, fy=1 / step, interpolation=cv2.INTER_AREA), 1 / step
+    # The sizes OpenCV derives from fx and fy (rounded), spelled out: a side of fewer pixels than the step would
+    # otherwise shrink to nothing.
+    target = (max(1, round(width / step)), max(1, round(height / step)))
+    return cv2.resize(pixels, target, interpolation=cv2.INTER_AREA), 1 / step
+
+
+def registrable(pixels: np.ndarray) -> bool:
+    """Whether a working copy has enough of a frame to be registered (and compared region by region)."""
+    return min(pixels.shape[:2]) >= MIN_REGISTRABLE_SIDE
 
 
 def _grey_small(pixels: np.ndarray) -> tuple[np.ndarray, float]:
@@ -170,7 +182,10 @@ def rescaled(matrix: np.ndarray, moving_factor: float, reference_factor: float) 
 
 def align(moving: np.ndarray, reference: np.ndarray) -> Alignment:
     """Map `moving` (today's working image) onto `reference` (the earlier one). Never raises on a featureless
-    or unrelated photo: it answers ok=False with the identity, and the comparison falls back to unaligned."""
+    or unrelated photo, nor on a strip or a thumbnail: it answers ok=False with the identity (method "too_small"
+    for a photo below MIN_REGISTRABLE_SIDE), and the comparison falls back to unaligned."""
+    if not (registrable(moving) and registrable(reference)):
+        return Alignment(False, "too_small", 0, None, IDENTITY.copy())
     small_m, factor_m = _grey_small(moving)
     small_r, factor_r = _grey_small(reference)
     found, inliers, residual = _feature_match(small_m, small_r)

@@ -29,9 +29,19 @@ def openapi():
     return jsonify(spec.spec)
 
 
+def _script_heads(app: Flask) -> set[str]:
+    """The migrations' heads as this code ships them, read once per process (parsing every migration file on each
+    probe cost ~100 ms of CPU under the interpreter's lock)."""
+    heads = app.extensions.get("migration_heads")
+    if heads is None:
+        migrate = app.extensions["migrate"]
+        heads = set(ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory)).get_heads())
+        app.extensions["migration_heads"] = heads
+    return heads
+
+
 def _migrations_at_head() -> bool:
-    migrate = current_app.extensions["migrate"]
-    heads = set(ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory)).get_heads())
+    heads = _script_heads(current_app._get_current_object())
     with db.engine.connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads()) == heads
 

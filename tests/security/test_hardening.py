@@ -112,7 +112,7 @@ def test_login_locks_an_account_after_five_attempts_for_everyone(client):
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
     assert locked.get_json()["error"]["code"] == "too_many_attempts"
     with client.application.app_context():
-        keys = db.session.scalars(text("SELECT key FROM login_throttle")).all()
+        keys = db.session.scalars(text("SELECT key FROM login_failures")).all()
     assert keys and not any("target" in key or "127.0.0.1" in key for key in keys)
 
 
