@@ -7,9 +7,10 @@ place; per change kind and per capture factor. Then what the region work adds to
 The constants are chosen on the calibration half of the photos (--calibrate prints what they should be) and
 reported on the held-out half (the table).
 
-Run: .venv/bin/python bench/trust_eval.py [seeds] [--calibrate] [--profile]
+Run: .venv/bin/python bench/trust_eval.py [seeds] [--calibrate] [--profile] [--phantom-page docs/phantom.png]
 """
 
+import functools
 import shutil
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from bcd_app.constants import VARIATION_BANDS
 from bcd_app.scoring.noise_floor import PRIOR_FLOOR, noise_floor
 from bcd_app.vision import features, preprocessing, regions, registration
 from bcd_app.vision.embeddings import embedder
-from tests import photo_data
+from tests import phantom, photo_data
 
 NAMES = tuple(sorted(photo_data.real_photos()))
 # Every other photo in name order: the constants are chosen on one half and reported on the other.
@@ -43,6 +44,19 @@ KINDS = (
     ("soft darkening 10%", "darkening", 0.10),
     ("pasted patch 5%", "paste", 0.05),
     ("pasted patch 15%", "paste", 0.15),
+)
+# The phantom's people (seed, skin tone from lightest 0 to darkest 1): constants are chosen on the first half and
+# reported on the second, each spanning light to dark skin.
+PEOPLE = ((0, 0.1), (2, 0.5), (4, 0.9), (1, 0.25), (3, 0.65), (5, 0.8))
+PHANTOM_CALIBRATION, PHANTOM_HELD_OUT = PEOPLE[:3], PEOPLE[3:]
+# The changes on the phantom's body (kind, area of the frame).
+PHANTOM_KINDS = (
+    ("re-take", None, 0.0),
+    ("new mole 1%", "mole", 0.01),
+    ("redness 5%", "redness", 0.05),
+    ("peau d'orange 10%", "peau", 0.10),
+    ("dent 10%", "dent", 0.10),
+    ("bulge 10%", "bulge", 0.10),
 )
 CAREFUL_KINDS = (
     ("re-capture", None, 0.0),
@@ -132,6 +146,16 @@ def views(
     photos: dict, names: tuple, kind, area: float, factors: tuple, seeds: int, careful: bool = False, first: int = 0
 ) -> list:
     """Every (seed, photo) view of one kind under one capture model, in session order (seeds from `first`)."""
+    return [
+        evaluate(base, today, box, embed(base))
+        for base, today, box in photo_pairs(names, kind, area, tuple(factors), seeds, careful, first)
+    ]
+
+
+@functools.cache
+def photo_pairs(names: tuple, kind, area: float, factors: tuple, seeds: int, careful: bool, first: int) -> list:
+    """(baseline working copy, today's, the change's box in the baseline's frame) of every (seed, photo)."""
+    photos = photo_data.real_photos()
     found = []
     for seed in range(first, first + seeds):
         for name in names:
@@ -141,17 +165,64 @@ def views(
             taken = photo_data.recapture(changed, rng) if careful else photo_data.home_recapture(changed, rng, factors)
             base = preprocessing.fit_long_side(photo)
             scaled = None if box is None else tuple(v * base.shape[1] / photo.shape[1] for v in box)
-            found.append(evaluate(base, preprocessing.fit_long_side(taken), scaled, embed(base)))
+            found.append((base, preprocessing.fit_long_side(taken), scaled))
+    return found
+
+
+_BODIES: dict = {}
+
+
+def _body(person: tuple[int, float]) -> phantom.Body:
+    if person not in _BODIES:
+        _BODIES[person] = phantom.person(*person)
+    return _BODIES[person]
+
+
+def phantom_views(
+    people: tuple, kind: str | None, area: float, factors: tuple, seeds: int, strength: float = 1.0, first: int = 0
+) -> list:
+    """Every (seed, person) view of the phantom, compared as the analysis compares them."""
+    return [
+        evaluate(base, today, box, embed(base))
+        for base, today, box in phantom_pairs(people, kind, area, tuple(factors), seeds, strength, first)
+    ]
+
+
+@functools.cache
+def phantom_pairs(
+    people: tuple, kind: str | None, area: float, factors: tuple, seeds: int, strength: float, first: int
+) -> list:
+    """(baseline, today, the change's box in the baseline's frame) of every (seed, person): the baseline as she set
+    it up, and today's photo a home re-take of it (every factor varied against the baseline's), the change made on
+    today's body."""
+    found = []
+    for seed in range(first, first + seeds):
+        for person in people:
+            rng = np.random.default_rng([seed, person[0], int(area * 1000), len(factors), int(strength * 10), 99])
+            body = _body(person)
+            today_body = body if kind is None else phantom.changed(body, kind, area, rng)
+            base_shot, today_shot = (
+                phantom.Shot(seed=int(rng.integers(0, 2**31))),
+                phantom.retake(rng, factors, strength),
+            )
+            base_photo = phantom.render(body, base_shot)
+            box = phantom.change_box(today_body, base_shot)
+            base = preprocessing.fit_long_side(base_photo)
+            scaled = None if box is None else tuple(v * base.shape[1] / base_photo.shape[1] for v in box)
+            found.append((base, preprocessing.fit_long_side(phantom.render(today_body, today_shot)), scaled))
     return found
 
 
 def session_rate(flagged: np.ndarray, photos: int) -> float:
-    """Share of sessions with any flag: a session is one view of each of SESSION_VIEWS photos, each from a random
-    seed (SESSION_DRAWS seeded draws; views are in (seed, photo) order)."""
+    """Share of sessions with any flag: a session is one view of each of SESSION_VIEWS photos (or of every photo,
+    when there are fewer), each from a random seed (SESSION_DRAWS seeded draws; views are in (seed, photo) order)."""
     by_photo = flagged.reshape(-1, photos)
     rng = np.random.default_rng(0)
     draws = [
-        any(by_photo[rng.integers(0, by_photo.shape[0]), p] for p in rng.choice(photos, SESSION_VIEWS, replace=False))
+        any(
+            by_photo[rng.integers(0, by_photo.shape[0]), p]
+            for p in rng.choice(photos, min(SESSION_VIEWS, photos), replace=False)
+        )
         for _ in range(SESSION_DRAWS)
     ]
     return float(np.mean(draws))
@@ -204,6 +275,17 @@ def trust_table(photos: dict, seeds: int) -> None:
             label,
             rates(views(photos, HELD_OUT, kind, area, photo_data.HOME_FACTORS, seeds), PRIOR_FLOOR, len(HELD_OUT)),
         )
+    people = ", ".join(f"seed {seed} tone {tone}" for seed, tone in PHANTOM_HELD_OUT)
+    print(f"\nskin phantom, held-out people ({people}); every home factor at once:")
+    print(header)
+    for label, kind, area in PHANTOM_KINDS:
+        found = phantom_views(PHANTOM_HELD_OUT, kind, area, phantom.FACTORS, 2 * seeds)
+        print_row(label, rates(found, PRIOR_FLOOR, len(PHANTOM_HELD_OUT)))
+        if kind is None:
+            unregistered = np.mean([not v.aligned for v in found])
+            print(f"{'  unregistered':24s} {unregistered:19.1%}")
+    operating_curves(photos, seeds)
+    honest_floors(seeds)
     careful = {
         label: views(photos, HELD_OUT, kind, area, (), seeds, careful=True) for label, kind, area in CAREFUL_KINDS
     }
@@ -218,6 +300,68 @@ def trust_table(photos: dict, seeds: int) -> None:
         print_row(label, rates(found, floors, len(HELD_OUT)))
 
 
+# The decision threshold's settings the operating curves are read at, as multiples of the calibrated prior floor.
+CURVE_SETTINGS = (0.6, 0.8, 1.0, 1.25, 1.5, 2.0)
+
+
+def operating_curves(photos: dict, seeds: int) -> None:
+    """For each threshold setting: quiet views and sessions flagged against each change kind's right-cell rate, on
+    the held-out photos and phantom people, every home factor at once (the operating point is the prior floor)."""
+    sets = {
+        "photos": (
+            [views(photos, HELD_OUT, kind, area, photo_data.HOME_FACTORS, seeds) for _, kind, area in KINDS[:6]],
+            [label for label, _, _ in KINDS[1:6]],
+            len(HELD_OUT),
+        ),
+        "phantom": (
+            [phantom_views(PHANTOM_HELD_OUT, k, a, phantom.FACTORS, 2 * seeds) for _, k, a in PHANTOM_KINDS],
+            [label for label, _, _ in PHANTOM_KINDS[1:]],
+            len(PHANTOM_HELD_OUT),
+        ),
+    }
+    for name, (found, labels, group) in sets.items():
+        print(f"\noperating curve, held-out {name} (threshold = setting x prior floor {PRIOR_FLOOR}):")
+        print(
+            f"{'setting':>8s} {'quiet views':>12s} {'quiet sessions':>15s} " + " ".join(f"{lb:>18s}" for lb in labels)
+        )
+        for setting in CURVE_SETTINGS:
+            floor = setting * PRIOR_FLOOR
+            quiet = rates(found[0], floor, group)
+            rights = [rates(kind, floor, group)["right"] for kind in found[1:]]
+            marker = " <- operating point" if setting == 1.0 else ""
+            print(
+                f"{setting:8.2f} {quiet['views']:12.1%} {quiet['sessions']:15.1%} "
+                + " ".join(f"{r:18.0%}" for r in rights)
+                + marker
+            )
+
+
+def honest_floors(seeds: int) -> None:
+    """On the phantom: users whose history is quiet (ten earlier home re-takes) and noisy (at twice the home
+    variation) — the floors each ends at, and what each then finds."""
+    print("\nlearned floors on the phantom (held-out people), after ten earlier sessions:")
+    print(
+        f"{'history':10s} {'median floor':>13s} {'quiet views':>12s} "
+        + " ".join(f"{lb:>18s}" for lb, _, _ in PHANTOM_KINDS[1:])
+    )
+    for label, strength in (("quiet", 1.0), ("noisy", 2.0)):
+        history = phantom_views(PHANTOM_HELD_OUT, None, 0.0, phantom.FACTORS, HISTORY_SESSIONS, strength, HISTORY_SEEDS)
+        by_person = [history[p :: len(PHANTOM_HELD_OUT)] for p in range(len(PHANTOM_HELD_OUT))]
+        floors = [
+            np.array([noise_floor([v.changes[c] for v in shots if v.aligned]) for c in range(shots[0].changes.size)])
+            for shots in by_person
+        ]
+        quiet = rates(phantom_views(PHANTOM_HELD_OUT, None, 0.0, phantom.FACTORS, 2 * seeds), floors, len(floors))
+        rights = [
+            rates(phantom_views(PHANTOM_HELD_OUT, k, a, phantom.FACTORS, 2 * seeds), floors, len(floors))["right"]
+            for _, k, a in PHANTOM_KINDS[1:]
+        ]
+        print(
+            f"{label:10s} {np.median(np.concatenate(floors)):13.2f} {quiet['views']:12.1%} "
+            + " ".join(f"{r:18.0%}" for r in rights)
+        )
+
+
 def learned_floors(photos: dict, names: tuple, sessions: int) -> list[np.ndarray]:
     """Each photo's floors per cell once its user has this many sessions of careful re-captures behind her (other
     seeds than the table's): the floor learns from her own recorded changes, as services/regions.py does."""
@@ -229,13 +373,23 @@ def learned_floors(photos: dict, names: tuple, sessions: int) -> list[np.ndarray
     ]
 
 
+def _quiet(seeds: int, strength: float = 1.0) -> list:
+    """Registered quiet re-takes (nothing changed) of the calibration half: photos and phantom people, every home
+    factor (an unregistered view flags nothing, so its noise sets no level)."""
+    found = views(None, CALIBRATION, None, 0.0, photo_data.HOME_FACTORS, seeds) + phantom_views(
+        PHANTOM_CALIBRATION, None, 0.0, phantom.FACTORS, 2 * seeds, strength
+    )
+    return [view for view in found if view.aligned]
+
+
 def calibrate(photos: dict, seeds: int) -> None:
-    """On the calibration half: each evidence's re-capture noise (99th percentile over cells, for the *_NOISE
-    constants) and the floor that keeps sessions of SESSION_VIEWS re-taken views below 5% with any flag."""
-    found = views(photos, CALIBRATION, None, 0.0, photo_data.HOME_FACTORS, seeds)
+    """On the calibration half (photos and phantom people, every home factor at once): each evidence's re-capture
+    noise (99th percentile over cells, for the *_NOISE constants) and the floor that keeps sessions of
+    SESSION_VIEWS re-taken views below 5% with any flag; then how far each change kind's right cells reach."""
+    found = _quiet(seeds)
     maxima = np.sort([v.changes.max() for v in found])
     per_view = 1 - 0.95 ** (1 / SESSION_VIEWS)
-    print(f"calibration photos: {', '.join(CALIBRATION)}; {len(found)} re-taken views")
+    print(f"calibration photos: {', '.join(CALIBRATION)}; phantom people {PHANTOM_CALIBRATION}; {len(found)} views")
     noise = np.quantile(np.concatenate([v.evidence for v in found]), 0.99, axis=0)
     print(
         f"99% of re-captured cells: appearance {noise[0]:.2f}, texture {noise[1]:.3f}, shape {noise[2]:.2f}, "
@@ -246,15 +400,14 @@ def calibrate(photos: dict, seeds: int) -> None:
     print(
         f"median cell change (the prior's typical sample): {np.median(np.concatenate([v.changes for v in found])):.3f}"
     )
-    for factor in ("device", "white_balance"):
-        alone = views(photos, CALIBRATION, None, 0.0, (factor,), seeds)
-        print(f"{factor} alone: view maxima 99% {np.quantile([v.changes.max() for v in alone], 0.99):.2f}")
     for label, kind, area in KINDS[1:]:
         changed = views(photos, CALIBRATION, kind, area, photo_data.HOME_FACTORS, seeds)
         inside = [v.changes[v.inside].max() for v in changed if v.inside.any()]
-        print(
-            f"  {label:22s} largest change in the right cells: median {np.median(inside):.2f}, 10% {np.quantile(inside, 0.1):.2f}"
-        )
+        print(f"  photos {label:22s} right cells: median {np.median(inside):.2f}, 10% {np.quantile(inside, 0.1):.2f}")
+    for label, kind, area in PHANTOM_KINDS[1:]:
+        changed = phantom_views(PHANTOM_CALIBRATION, kind, area, phantom.FACTORS, 2 * seeds)
+        inside = [v.changes[v.inside].max() for v in changed if v.inside.any()]
+        print(f"  phantom {label:21s} right cells: median {np.median(inside):.2f}, 10% {np.quantile(inside, 0.1):.2f}")
 
 
 def phone_jpeg(pixels: np.ndarray) -> bytes:
@@ -319,9 +472,38 @@ def end_to_end_cost(photos: dict, rounds: int = 7) -> None:
     )
 
 
+def phantom_page(path: str) -> None:
+    """A page of what the phantom bench tests: for a light, a medium and a dark person, the baseline, a quiet home
+    re-take, and each change on her body (with every home factor), the change's place outlined."""
+    rows = []
+    for seed, tone in ((1, 0.25), (3, 0.65), (5, 0.8)):
+        rng = np.random.default_rng([seed, 5])
+        body = _body((seed, tone))
+        base_shot = phantom.Shot(seed=seed)
+        tiles = [phantom.render(body, base_shot), phantom.render(body, phantom.retake(rng))]
+        for _, kind, area in PHANTOM_KINDS[1:]:
+            changed, shot = phantom.changed(body, kind, area, rng), phantom.retake(rng)
+            tile = phantom.render(changed, shot).copy()
+            box = phantom.change_box(changed, shot)
+            scale = tile.shape[1] / phantom.IMAGE_SIZE[0]
+            cv2.rectangle(tile, *[(round(box[i] * scale), round(box[i + 1] * scale)) for i in (0, 2)], (255, 255, 0), 3)
+            tiles.append(tile)
+        rows.append(np.hstack([cv2.resize(t, (240, 320), interpolation=cv2.INTER_AREA) for t in tiles]))
+    page = np.vstack(rows)
+    labels = ("baseline", "quiet re-take", *(label for label, _, _ in PHANTOM_KINDS[1:]))
+    strip = np.full((28, page.shape[1], 3), 255, np.uint8)
+    for i, label in enumerate(labels):
+        cv2.putText(strip, label, (i * 240 + 6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (30, 30, 30), 1)
+    cv2.imwrite(path, cv2.cvtColor(np.vstack([strip, page]), cv2.COLOR_RGB2BGR))
+    print(f"wrote {path}")
+
+
 def main() -> None:
     """Print the table (or the calibration) and the costs."""
     seeds = int(next((a for a in sys.argv[1:] if a.isdigit()), "3"))
+    if "--phantom-page" in sys.argv:
+        phantom_page(sys.argv[sys.argv.index("--phantom-page") + 1])
+        return
     photos = photo_data.real_photos()
     embedder.info()
     if "--calibrate" in sys.argv:

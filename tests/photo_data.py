@@ -169,7 +169,23 @@ HOME_EXPOSURE = 0.20
 HOME_SIDE_LIGHT = (0.05, 0.15)
 HOME_RESOLUTION = (0.75, 1.0)
 HOME_JPEG_QUALITY = (75, 95)
-HOME_FACTORS = ("rotation", "distance", "framing", "white_balance", "exposure", "side_light", "device")
+# The phone tilted a little (perspective: each corner moved up to this share of the frame), and the body bending
+# smoothly with posture and breath (a displacement field of up to this share of the frame).
+HOME_TILT = 0.03
+HOME_BREATH = 0.015
+HOME_FACTORS = (
+    "rotation", "tilt", "distance", "framing", "breath", "white_balance", "exposure", "side_light", "device",
+)  # fmt: skip
+
+
+def _bent(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The scene bent smoothly, as a body does with posture and breath: a displacement field of about a third of
+    the frame's scale, at most HOME_BREATH of the frame."""
+    height, width = pixels.shape[:2]
+    coarse = rng.uniform(-1, 1, (3, 3, 2)).astype(np.float32) * HOME_BREATH * max(height, width)
+    field = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return cv2.remap(pixels, xs + field[:, :, 0], ys + field[:, :, 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def _linear(pixels: np.ndarray) -> np.ndarray:
@@ -181,18 +197,25 @@ def _srgb(linear: np.ndarray) -> np.ndarray:
 
 
 def home_recapture(pixels: np.ndarray, rng: np.random.Generator, factors: tuple[str, ...] = HOME_FACTORS) -> np.ndarray:
-    """The same scene re-taken at home with the named factors varied: the phone turned (rotation), held nearer or
-    farther (distance), the framing moved, another lamp (white balance per channel, exposure, light falling from
+    """The same scene re-taken at home with the named factors varied: the phone turned (rotation) and tilted
+    (perspective), held nearer or farther (distance), the framing moved, the body bent (breath), another lamp (white balance per channel, exposure, light falling from
     one side), another phone or setting (resolution and JPEG quality). Sensor noise is always there."""
     height, width = pixels.shape[:2]
     out = pixels
     angle = rng.uniform(-HOME_ROTATION_DEG, HOME_ROTATION_DEG) if "rotation" in factors else 0.0
     scale = 1.0 + (rng.uniform(-HOME_SCALE, HOME_SCALE) if "distance" in factors else 0.0)
     shift = rng.uniform(-HOME_FRAMING, HOME_FRAMING, 2) if "framing" in factors else np.zeros(2)
-    if angle or scale != 1.0 or shift.any():
-        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
-        matrix[:, 2] += shift * (width, height)
-        out = cv2.warpAffine(out, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    corners = rng.uniform(-HOME_TILT, HOME_TILT, (4, 2)) if "tilt" in factors else np.zeros((4, 2))
+    if angle or scale != 1.0 or shift.any() or corners.any():
+        matrix = np.vstack([cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale), [0, 0, 1]])
+        matrix[:2, 2] += shift * (width, height)
+        frame = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+        tilt = cv2.getPerspectiveTransform(frame, frame + np.float32(corners * (width, height)))
+        out = cv2.warpPerspective(
+            out, tilt @ matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
+    if "breath" in factors:
+        out = _bent(out, rng)
     light = _linear(out)
     if "white_balance" in factors:
         light = light * rng.uniform(1 - HOME_WHITE_BALANCE, 1 + HOME_WHITE_BALANCE, 3).astype(np.float32)

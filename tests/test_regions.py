@@ -10,9 +10,10 @@ from PIL import Image
 from sqlalchemy import text
 
 from bcd_app.db import db
+from bcd_app.scoring.noise_floor import MIN_SCALE, PRIOR_FLOOR
 from bcd_app.vision import drawing, preprocessing, registration
 from tests import photo_data
-from tests.helpers import completed_session, data_of
+from tests.helpers import completed_session, create_session, data_of, upload
 from tests.photo_data import SCENES
 
 
@@ -99,3 +100,26 @@ def test_a_local_change_is_found_in_the_right_cell_and_mapped(app, client, auth,
     with app.app_context():
         assert db.session.scalar(text(count), {"u": user_id}) == 0
         assert db.session.scalar(text("SELECT count(*) FROM angle_embeddings WHERE cells IS NOT NULL")) == 0
+
+
+@pytest.mark.slow
+def test_each_cell_says_what_its_floor_came_from(app, client, auth, photos):
+    headers = auth.register()
+    baseline = {angle: photo_data.encode(photos[name]) for angle, name in SCENES.items()}
+    _analyse(client, headers, baseline)
+    # Today: every angle again, and a second photo of the front re-taken with the phone tilted and the body bent:
+    # the change between the two front photos is this session's own noise, and raises the front's floors there.
+    session_id = create_session(client, headers)
+    for angle, data in baseline.items():
+        assert upload(client, headers, session_id, data, angle).status_code == 201
+    rng = np.random.default_rng(5)
+    turned = photo_data.encode(photo_data.home_recapture(photos["astronaut"], rng, ("tilt", "breath")), quality=70)
+    assert upload(client, headers, session_id, turned, "front").status_code == 201
+    assert client.post(f"/api/sessions/{session_id}/complete", headers=headers).status_code == 200
+    today = data_of(client.post(f"/api/analyze-session/{session_id}", headers=headers))
+    by_angle = {a["angle_type"]: a for a in today["session_analysis"]["per_angle"]}
+    front_sources = {r["floor_source"] for r in by_angle["front"]["regions"]}
+    assert "session" in front_sources and front_sources <= {"session", "history", "prior"}
+    assert {r["floor_source"] for r in by_angle["left"]["regions"]} <= {"prior", "history"}
+    for region in by_angle["front"]["regions"]:
+        assert region["noise_floor"] >= PRIOR_FLOOR * MIN_SCALE

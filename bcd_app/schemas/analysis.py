@@ -80,6 +80,9 @@ class RegionReport(Model):
     noise_floor: float
     exceeds_noise_floor: bool
     reference: Literal["baseline", "previous"] = "baseline"
+    # What the floor came from: the calibrated prior (a new user), her history of the cell, or this session's own
+    # two photos of the angle.
+    floor_source: Literal["prior", "history", "session"] = "prior"
 
 
 class AngleResult(Model):

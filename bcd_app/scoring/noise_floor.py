@@ -7,6 +7,9 @@ recorded change of it: within a session, against the baseline, against the previ
 their typical change compares with the prior's: the median, so a real change, rare, is outvoted rather than left
 out for good."""
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 
 # Cell changes are in noise units (vision/regions.py). Calibration half, 60 re-taken views: the level for at most
@@ -19,15 +22,43 @@ PRIOR_MEDIAN = 0.36
 PRIOR_WEIGHT = 5
 # However steady a user's photos, the floor keeps this share of the prior: another phone alone (resolution and
 # JPEG, same light and pose) reaches 0.60 in 99% of views, 0.38 of the prior; a user whose samples say less than
-# that has been lucky, not precise. There is no upper bound: a user whose photos vary more gets a higher floor.
+# that has been lucky, not precise.
 MIN_SCALE = 0.4
+# A user whose photos vary more gets a higher floor, but not above this many times the prior (from her history or
+# her session): past it the changes people are told to look for would vanish under her floor (bench/trust_eval.py,
+# users with a noisy history: home re-takes at twice the variation).
+MAX_SCALE = 2.0
+# Two photos of an angle in one session measure that session's capture noise cell by cell: today's change against
+# the baseline must exceed this multiple of the change between them to count.
+SESSION_MARGIN = 1.25
+
+FloorSource = Literal["prior", "history", "session"]
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A cell's floor, and what it came from: the calibrated prior (a new user), her history of the cell, or this
+    session's own two photos of the angle."""
+
+    value: float
+    source: FloorSource
 
 
 def noise_floor(samples: list[float]) -> float:
     """A cell's floor from the user's samples of it: the prior, scaled by their median against the prior's
-    median, shrunk toward the prior while the samples are few."""
+    median, shrunk toward the prior while the samples are few, kept within MIN_SCALE and MAX_SCALE of it."""
     if not samples:
         return PRIOR_FLOOR
     ratio = float(np.median(samples)) / PRIOR_MEDIAN
     scale = (PRIOR_WEIGHT + len(samples) * ratio) / (PRIOR_WEIGHT + len(samples))
-    return PRIOR_FLOOR * max(scale, MIN_SCALE)
+    return PRIOR_FLOOR * min(max(scale, MIN_SCALE), MAX_SCALE)
+
+
+def cell_floor(history: list[float], within: float | None) -> Floor:
+    """A cell's floor for this session: learned from her history (or the prior), raised to SESSION_MARGIN times
+    the change between this session's own two photos of the angle where that is higher (capped like the rest)."""
+    learned = Floor(noise_floor(history), "history" if history else "prior")
+    if within is None:
+        return learned
+    session = min(SESSION_MARGIN * within, MAX_SCALE * PRIOR_FLOOR)
+    return Floor(session, "session") if session > learned.value else learned

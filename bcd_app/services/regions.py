@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ..db import db
 from ..models import Photo, RegionChange
 from ..schemas.analysis import AlignmentReport, RegionReport
-from ..scoring.noise_floor import noise_floor
+from ..scoring.noise_floor import cell_floor
 from ..scoring.result import AngleRegions
 from ..store import comparisons, images, jobs
 from ..store import regions as store
@@ -211,7 +211,8 @@ def analyse_regions(
 ) -> dict[str, AngleFound]:
     """Compare each angle's best photo (first in its list; `best_ids` names it) with the baseline's, cell by cell
     (as compared when it arrived, or now), and record every cell
-    change; two photos of one angle also give a within-session sample of the noise. A cell above its floor that
+    change; two photos of one angle measure this session's own noise (a cell's floor is at least SESSION_MARGIN
+    times the change between them, and says so). A cell above its floor that
     was not above it in the previous session (another session than the baseline, compared with the same baseline
     in the same frame) differs since the last session; one that was, since the baseline."""
     angles = sorted(photos)
@@ -226,12 +227,16 @@ def analyse_regions(
             )
         )  # fmt: skip
 
+    # Two photos of an angle: the change between them is this session's own capture noise, cell by cell.
+    within: dict[tuple, float] = {}
     for angle, shots in photos.items():
         if len(shots) >= 2:
             best, second = shots[0], shots[1]
-            within = compare.compare(second.working, best.working, registration.align(second.working, best.working))
-            for cell in within.cells:
-                samples.setdefault((angle, cell.row, cell.col), []).append(cell.change)
+            alignment = registration.align(second.working, best.working)
+            if not alignment.ok:
+                continue
+            for cell in compare.compare(second.working, best.working, alignment).cells:
+                within[angle, cell.row, cell.col] = cell.change
                 record(angle, store.WITHIN, cell, False)
 
     found: dict[str, AngleFound] = {}
@@ -246,18 +251,19 @@ def analyse_regions(
             was_above = earlier.setdefault(previous_id, store.exceeded(previous_id))
         reports = []
         for cell in baseline_cells:
-            floor = noise_floor(samples.get((angle, cell.row, cell.col), []))
+            key = (angle, cell.row, cell.col)
+            floor = cell_floor(samples.get(key, []), within.get(key))
             # An unregistered view is compared unaligned: its cells cannot tell a change from the pose, so none
             # is flagged (and none teaches the floor); the result says the view was taken from another position.
-            exceeds = alignment.ok and cell.change > floor
+            exceeds = alignment.ok and cell.change > floor.value
             if alignment.ok:
                 record(angle, store.BASELINE, cell, exceeds)
-            since_last = exceeds and was_above is not None and (angle, cell.row, cell.col) not in was_above
+            since_last = exceeds and was_above is not None and key not in was_above
             reports.append(
                 RegionReport(
                     row=cell.row, col=cell.col, bbox=tuple(round(v, 4) for v in cell.bbox),
-                    change=round(cell.change, 4), noise_floor=round(floor, 4), exceeds_noise_floor=exceeds,
-                    reference="previous" if since_last else "baseline",
+                    change=round(cell.change, 4), noise_floor=round(floor.value, 4), exceeds_noise_floor=exceeds,
+                    reference="previous" if since_last else "baseline", floor_source=floor.source,
                 )
             )  # fmt: skip
         regions = AngleRegions(alignment_report(alignment, compared[angle].frame), reports)

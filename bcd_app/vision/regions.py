@@ -16,7 +16,7 @@ from .registration import Alignment, registrable, rescaled, shrink, warp_to
 GRID = REGION_GRID
 # This comparison's version: an outcome kept by another version (photo_comparisons) is computed again. Change it
 # with any constant or step below.
-COMPARISON_VERSION = "home-capture-1"
+COMPARISON_VERSION = "home-capture-2"
 # Both photos are compared at this longer side (px): fine enough for a spot of 1% of the photo and for skin
 # texture, small enough for a dense flow in a few milliseconds.
 REGION_SIZE = 256
@@ -24,6 +24,9 @@ REGION_SIZE = 256
 COMMON_BLUR_SIGMA = 1.0
 # The frame's outer band (share of each side) is left out: re-framing moves content in and out there.
 EDGE_MARGIN = 0.04
+# The overlap's border (share of the frame's longer side) is left out too: a re-take's residue lives there (framing,
+# the dense flow's reach, the body's outline against the room), not a change.
+OVERLAP_MARGIN = 0.04
 # Pixels at or above this value in any channel carry no colour (clipped), in either photo.
 CLIPPED = 250
 # A cell whose overlap with the aligned photo is below this share, or below this many pixels, is not compared.
@@ -44,6 +47,9 @@ FLOW_WINDOW = 9
 FLOW_CONSISTENCY_PX = 0.5
 # The smooth part of the dense flow (pose, perspective, the body's small posture changes) is a quadratic too.
 FLOW_KEEP = 0.7
+# What the flow follows beyond a quadratic at scales larger than this (sigma, share of the frame's longer side) is
+# the body bending with breath and posture; only what is left is a local change of shape.
+FLOW_SMOOTH_SCALE = 0.1
 # Evidence maps are smoothed at about the scale of the smallest change worth finding (px at REGION_SIZE), and a
 # cell's evidence is this high quantile of its map: a spot over a few percent of a cell counts in full.
 EVIDENCE_SIGMA = 2.5
@@ -234,9 +240,9 @@ def _farneback(reference: np.ndarray, moving: np.ndarray) -> np.ndarray:
 def dense_flow(moving: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The flow with reference(x) ~ moving(x + flow(x)) (Farneback's polynomial expansion: smooth, no outliers
     from flat skin), computed at half of REGION_SIZE, and its local part: the flow less a quadratic fitted
-    robustly over the overlap (what a smooth change of pose or posture explains), kept only where the flow back
-    agrees with it (elsewhere the flow followed nothing real). Outside the overlap today's photo is the
-    reference's, so no border pulls."""
+    robustly over the overlap (what a smooth change of pose explains) and less what remains at large scales (the
+    body bending with breath and posture), kept only where the flow back agrees with it (elsewhere the flow
+    followed nothing real). Outside the overlap today's photo is the reference's, so no border pulls."""
     filled = np.where(mask[:, :, None], moving, reference)
     height, width = mask.shape
     half = (width // 2, height // 2)
@@ -254,7 +260,12 @@ def dense_flow(moving: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> t
     smooth = np.stack(
         [terms @ _trimmed_fit(terms[picked], flow[:, :, k].ravel()[picked], FLOW_KEEP) for k in range(2)], axis=1
     )
-    return flow, (flow - smooth.reshape(flow.shape)) * consistent[:, :, None]
+    rest = ((flow - smooth.reshape(flow.shape)) * mask[:, :, None]).astype(np.float32)
+    # The body's smooth bending (breath, posture) is what the rest holds at large scales: a normalised blur of it.
+    sigma = FLOW_SMOOTH_SCALE * max(mask.shape)
+    support = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma)[:, :, None]
+    bending = cv2.GaussianBlur(rest, (0, 0), sigma) / np.maximum(support, 1e-3)
+    return flow, (rest - bending) * (consistent & mask)[:, :, None]
 
 
 def follow_flow(pixels: np.ndarray, flow: np.ndarray) -> np.ndarray:
@@ -296,6 +307,8 @@ def register(
     small_r, factor_r = shrink(reference, REGION_SIZE)
     matrix = rescaled(alignment.matrix, factor_m, factor_r)
     warped, mask = warp_to(small_m, Alignment(alignment.ok, alignment.method, 0, None, matrix), small_r.shape[:2])
+    margin = max(1, round(OVERLAP_MARGIN * max(mask.shape)))
+    mask = cv2.erode(mask.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
     mask &= _usable(small_r, warped)
     blurred_m = cv2.GaussianBlur(warped.astype(np.float32), (0, 0), COMMON_BLUR_SIGMA)
     blurred_r = cv2.GaussianBlur(small_r.astype(np.float32), (0, 0), COMMON_BLUR_SIGMA)
