@@ -33,6 +33,21 @@ SIDES = st.one_of(st.integers(1, 4), st.integers(5, 64), st.integers(65, 1200), 
 CONTENTS = ("black", "white", "grey", "flat", "noise", "gradient", "photo")
 MODES = ("RGB", "L", "I;16", "P", "RGBA", "LA")
 FORMATS = ("PNG", "JPEG", "WEBP")
+# A photo the decoder may be given: (height, width, content, mode, format, seed), as `encoded` takes them.
+UPLOADS = st.tuples(
+    SIDES, SIDES, st.sampled_from(CONTENTS), st.sampled_from(MODES), st.sampled_from(FORMATS), st.integers(0, 2**16)
+)
+
+
+def _fuzzing(examples: int):
+    """Hypothesis settings of this suite: `examples` cases, derandomized unless FUZZ_RANDOM=1."""
+    return settings(
+        max_examples=examples,
+        derandomize=DERANDOMIZE,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 def _pixels(height: int, width: int, content: str, seed: int) -> np.ndarray:
@@ -125,23 +140,10 @@ def test_pinned_findings_pass_every_baseline_path(case, baseline):
 
 
 @pytest.mark.slow
-@given(
-    height=SIDES,
-    width=SIDES,
-    content=st.sampled_from(CONTENTS),
-    mode=st.sampled_from(MODES),
-    image_format=st.sampled_from(FORMATS),
-    seed=st.integers(0, 2**16),
-)
-@settings(
-    max_examples=EXAMPLES,
-    derandomize=DERANDOMIZE,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-def test_any_accepted_photo_passes_every_baseline_path(height, width, content, mode, image_format, seed, baseline):
-    every_baseline_path(encoded(height, width, content, mode, image_format, seed), baseline)
+@given(case=UPLOADS)
+@_fuzzing(EXAMPLES)
+def test_any_accepted_photo_passes_every_baseline_path(case, baseline):
+    every_baseline_path(encoded(*case), baseline)
 
 
 @pytest.fixture()
@@ -155,28 +157,14 @@ def with_baseline(client, auth, jpeg) -> dict:
 
 
 @pytest.mark.slow
-@given(
-    height=SIDES,
-    width=SIDES,
-    content=st.sampled_from(CONTENTS),
-    mode=st.sampled_from(MODES),
-    image_format=st.sampled_from(FORMATS),
-)
-@settings(
-    max_examples=max(4, EXAMPLES // 5),
-    derandomize=DERANDOMIZE,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-def test_any_accepted_photo_passes_the_service_with_a_baseline(
-    height, width, content, mode, image_format, app, client, with_baseline
-):
+@given(case=UPLOADS)
+@_fuzzing(max(4, EXAMPLES // 5))
+def test_any_accepted_photo_passes_the_service_with_a_baseline(case, app, client, with_baseline):
     """Upload (pose), background model output and comparison, analysis, region map, preview: no 5xx, no step
     marked failed, nothing left half-written."""
     headers = with_baseline["headers"]
     session_id = create_session(client, headers)
-    response = upload(client, headers, session_id, encoded(height, width, content, mode, image_format), "front")
+    response = upload(client, headers, session_id, encoded(*case), "front")
     assert response.status_code in (201, 400, 413), response.get_json()
     if response.status_code != 201:
         assert response.get_json()["error"]["code"]
