@@ -37,6 +37,8 @@ MIN_PIXELS = 48
 # minority of the overlap at a smaller scale than the field, is left out of the fit.
 LIGHT_EPS = 2.0
 LIGHT_STRIDE = 13
+# The largest gain the light field may apply (either way).
+MAX_GAIN = 16.0
 # The gain field is evaluated every this many px and resized (it is a quadratic: nothing finer to lose).
 GAIN_STEP = 8
 TRIM_ROUNDS = 3
@@ -209,7 +211,9 @@ def apply_light(pixels: np.ndarray, light: np.ndarray) -> np.ndarray:
     evaluated on a coarse grid and resized)."""
     height, width = pixels.shape[:2]
     coarse = (max(2, height // GAIN_STEP), max(2, width // GAIN_STEP))
-    gains = np.exp(_grid_terms(coarse) @ light.T).reshape(*coarse, 3).astype(np.float32)
+    # A gain beyond MAX_GAIN either way is no lamp (a flat or black photo fits anything): kept finite.
+    log_gains = np.clip(_grid_terms(coarse) @ light.T, -np.log(MAX_GAIN), np.log(MAX_GAIN))
+    gains = np.exp(log_gains).reshape(*coarse, 3).astype(np.float32)
     gains = cv2.resize(gains, (width, height), interpolation=cv2.INTER_LINEAR)
     return np.clip((pixels + LIGHT_EPS) * gains - LIGHT_EPS, 0, 255)
 
