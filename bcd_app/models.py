@@ -144,8 +144,8 @@ class Photo(_quality_columns(), db.Model):
     height: Mapped[int] = mapped_column(Integer, nullable=False)
     format: Mapped[str] = mapped_column(String(16), nullable=False)
     created_at: Mapped[datetime] = _created()
-    # The background step that raised on this photo ("features", "comparison"), for an operator to look at; the
-    # analysis computes that part itself.
+    # The background step that raised on this photo ("features", "comparison", "display"), for an operator to look
+    # at; the analysis (or the first preview) computes that part itself.
     background_failure: Mapped[str | None] = mapped_column(String(32))
 
     session: Mapped[CaptureSession] = relationship(back_populates="images")

@@ -177,7 +177,8 @@ class JobRunner:
             return self._features_waiting
 
     def _sweep(self, older_than_seconds: float) -> None:
-        """Remove the temporary files of writes a killed process never finished (idle priority, once per start)."""
+        """Remove the temporary files of writes a killed process never finished (on the display thread, once per
+        start)."""
         try:
             with self.app.app_context():
                 removed = storage().sweep_temporary(older_than_seconds)

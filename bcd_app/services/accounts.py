@@ -133,9 +133,9 @@ def login(email: str, password: str, ttl_hours: int, *, secret: str, address: st
     email = email.strip().lower()
     reserved = _reserve_failures(secret, email, address or "unknown")
     user = store.user_by_email(email)
-    if user is None or not check_password_hash(user.password_hash, password):
-        if user is None:
-            check_password_hash(_DUMMY_HASH, password)
+    # An unknown email is checked against the dummy hash: it costs as much as a wrong password.
+    matches = check_password_hash(_DUMMY_HASH if user is None else user.password_hash, password)
+    if user is None or not matches:
         store.settle_failures(reserved)
         db.session.commit()
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
