@@ -44,3 +44,8 @@ _.footer
 
 # Read by the tests' wait for uploads' background work (tests/helpers.py).
 _.precomputing
+
+# Cycle log constants read only by the API's models (bcd_app/schemas/, which vulture does not scan).
+_.CYCLE_PHASES
+_.CYCLE_SYMPTOMS
+_.DEFAULT_CYCLE_CHECK_DAY

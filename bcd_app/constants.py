@@ -22,6 +22,10 @@ REGION_CELLS = REGION_GRID * REGION_GRID
 LAYERS = ("baseline", "previous", "rolling", "monthly", "lifetime")
 ROLLING_SESSIONS = 5
 MONTHLY_DAYS = 30
+# The layer that compares with her latest earlier session taken in the same phase of her cycle (computed beside
+# the SQL layers, from her cycle log), and every layer a result can name.
+SAME_PHASE = "same_phase"
+RESULT_LAYERS = (*LAYERS, SAME_PHASE)
 # Layers a summary speaks of, in order of preference.
 SUMMARY_LAYERS = ("baseline", "previous")
 
@@ -93,3 +97,14 @@ SQL_STATES = {
 # CONSENT_REQUIRED is on) and the optional research use; their texts are bcd_app/consent_texts/<kind>/<n>.md.
 CONSENT_KINDS = ("awareness_notice", "health_data_processing", "research")
 ANALYSIS_CONSENT = "health_data_processing"
+
+# The cycle log: a day's phase (as the original app's Cycle Tracker names them), the symptoms she can tick, the
+# range of a cycle length she can log (days) and the length assumed when she has logged none.
+CYCLE_PHASES = ("menstrual", "follicular", "ovulation", "luteal", "unknown")
+UNKNOWN_PHASE = "unknown"
+CYCLE_SYMPTOMS = ("none", "cramping", "tenderness", "bloating", "headache", "mood_changes", "other")
+CYCLE_LENGTH_RANGE = (21, 35)
+DEFAULT_CYCLE_LENGTH = 28
+# The day of her cycle a full check-in goes to when she logs her periods and sets none (day 1 = a period's first
+# day: a couple of days after a five-day period ends, the usual advice for looking).
+DEFAULT_CYCLE_CHECK_DAY = 7

@@ -1,13 +1,14 @@
 """Database tables: accounts, capture sessions, images, analyses, vectors, jobs and logs."""
 
 import uuid
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .constants import EMBEDDING_DIM, JobKind
@@ -376,10 +378,26 @@ class Schedule(db.Model):
     quick_every_days: Mapped[int] = mapped_column(Integer, nullable=False)
     full_every_days: Mapped[int] = mapped_column(Integer, nullable=False)
     cycle_day: Mapped[int | None] = mapped_column(Integer)
+    cycle_check_day: Mapped[int | None] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     reminder_time: Mapped[time] = mapped_column(Time, nullable=False)
     calendar_nonce: Mapped[str | None] = mapped_column(String(64))
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class CycleLog(db.Model):
+    """One day of a person's cycle log (the day in her time zone): phase, the last period's first day, cycle
+    length, symptoms; her free text (notes, the other symptom) sealed with her key like her photos."""
+
+    __tablename__ = "cycle_logs"
+    user_id: Mapped[uuid.UUID] = mapped_column(db.Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    phase: Mapped[str] = mapped_column(String(16), nullable=False)
+    period_start: Mapped[date | None] = mapped_column(Date)
+    cycle_length: Mapped[int | None] = mapped_column(Integer)
+    symptoms: Mapped[list[str]] = mapped_column(ARRAY(String(16)), nullable=False)
+    sealed_text: Mapped[bytes | None] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
@@ -409,6 +427,7 @@ class ShareLink(db.Model):
     session_id: Mapped[uuid.UUID] = _session_fk()
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     note: Mapped[str | None] = mapped_column(Text)
+    include_cycle_notes: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

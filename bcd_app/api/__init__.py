@@ -4,10 +4,10 @@ from flask import Blueprint, Flask, current_app, g, request
 
 from ..errors import Unauthorized
 from ..services import accounts
-from . import account, analysis, auth, clinician, habits, media, sessions
+from . import account, analysis, auth, clinician, cycle, habits, media, sessions
 
 api = Blueprint("api", __name__, url_prefix="/api")
-for child in (auth.bp, sessions.bp, media.bp, analysis.bp, account.bp, habits.bp, clinician.bp):
+for child in (auth.bp, sessions.bp, media.bp, analysis.bp, account.bp, habits.bp, cycle.bp, clinician.bp):
     api.register_blueprint(child)
 
 

@@ -11,7 +11,7 @@ from ..models import utcnow
 from ..report.document import DISCLAIMER, render_pdf
 from ..report.page import CSP, report_page
 from ..schemas.common import ErrorBody, Ok
-from ..schemas.requests import ShareIn
+from ..schemas.requests import ReportQuery, ShareIn
 from ..schemas.resources import BareSuccess, ReportAngle, ReportSummary, ShareItem, ShareOpening, ShareOut, SharesOut
 from ..services import clinician_report, shares
 from ..web.extensions import limiter, spec
@@ -34,20 +34,22 @@ def _pdf(data: bytes, headers: dict[str, str] | None = None) -> Response:
 
 @bp.get("/sessions/<session_id>/report.pdf")
 @spec.validate(resp=Responses("HTTP_200", **ERRORS), tags=TAGS)
-def report_pdf(session_id: str):
+def report_pdf(session_id: str, query: ReportQuery):
     """The session's report as a PDF (409 while its analysis runs or before it has one)."""
-    gathered = clinician_report.gather(current_user().id, session_id, config("SECRET_KEY"))
+    gathered = clinician_report.gather(
+        current_user().id, session_id, config("SECRET_KEY"), cycle_notes=query.include_cycle_notes
+    )
     return _pdf(render_pdf(gathered.data))
 
 
 @bp.post("/generate-report/<session_id>")
 @spec.validate(resp=Responses(HTTP_200=Ok[ReportSummary], **ERRORS), tags=TAGS)
-def generate_report(session_id: str):
+def generate_report(session_id: str, query: ReportQuery):
     """The report's content as JSON, with `report_url`: a signed download link of the PDF that expires."""
     user_id = current_user().id
     session, result = clinician_report.analysed(user_id, session_id)
     ttl = config("REPORT_URL_TTL_SECONDS")
-    token = sign(REPORT_SALT, {"u": str(user_id), "s": str(session.id)})
+    token = sign(REPORT_SALT, {"u": str(user_id), "s": str(session.id), "n": query.include_cycle_notes})
     scores = result.scores
     return ok(
         ReportSummary(
@@ -84,7 +86,9 @@ def generate_report(session_id: str):
 def report_file(token: str):
     """The PDF behind a generate-report link (the signature is the capability; it expires)."""
     link = open_link(REPORT_SALT, token, max_age=config("REPORT_URL_TTL_SECONDS"))
-    gathered = clinician_report.gather(uuid.UUID(link["u"]), link["s"], config("SECRET_KEY"))
+    gathered = clinician_report.gather(
+        uuid.UUID(link["u"]), link["s"], config("SECRET_KEY"), cycle_notes=bool(link.get("n"))
+    )
     return _pdf(render_pdf(gathered.data))
 
 
@@ -92,7 +96,9 @@ def report_file(token: str):
 @spec.validate(resp=Responses(HTTP_201=Ok[ShareOut], HTTP_400=ErrorBody, **ERRORS), tags=TAGS)
 def create_share(json: ShareIn):
     """A link that shows the session's report to someone without an account, for 1-30 days (7 by default)."""
-    link, token = shares.create(current_user().id, json.session_id, json.expires_in_days, json.note)
+    link, token = shares.create(
+        current_user().id, json.session_id, json.expires_in_days, json.note, cycle_notes=json.include_cycle_notes
+    )
     return ok(
         ShareOut(
             id=str(link.id),
@@ -116,6 +122,7 @@ def list_shares():
                     id=str(link.id),
                     session_id=str(link.session_id),
                     note=link.note,
+                    include_cycle_notes=link.include_cycle_notes,
                     created_at=link.created_at.isoformat(),
                     expires_at=link.expires_at.isoformat(),
                     expired=link.expires_at <= now,

@@ -8,13 +8,15 @@ from zoneinfo import ZoneInfo
 
 @dataclass(frozen=True)
 class Plan:
-    """How often a person means to take her photos, and when she likes to be reminded."""
+    """How often a person means to take her photos, and when she likes to be reminded; `check_dates` are the
+    dates on the day of her cycle she chose for full check-ins, as far as her cycle log lets them be estimated."""
 
     quick_every_days: int
     full_every_days: int
     cycle_day: int | None
     timezone: str
     reminder_time: time
+    check_dates: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,22 @@ def _on_day(year: int, month: int, day: int) -> date:
 
 def _anchored(nominal: date, cycle_day: int) -> date:
     """The date on `cycle_day` nearest to `nominal` (the later one on a tie), so a monthly check-in keeps to the
-    same day of the person's cycle or month even when a session was a few days early or late."""
+    same day of the month even when a session was a few days early or late."""
     months = [
         (nominal.year + (nominal.month - 1 + step) // 12, (nominal.month - 1 + step) % 12 + 1) for step in (-1, 0, 1)
     ]
     candidates = [_on_day(year, month, cycle_day) for year, month in months]
     return min(candidates, key=lambda day: (abs((day - nominal).days), -day.toordinal()))
+
+
+def _on_cycle_day(plan: Plan, last_full: date | None, nominal: date, today: date) -> date | None:
+    """The full check-in's date on her chosen cycle day: with no full session yet the first such date from today,
+    else the one after her last full session nearest to when it is nominally due (the later one on a tie); None
+    when her log gives no such date."""
+    if last_full is None:
+        return next((day for day in plan.check_dates if day >= today), None)
+    after = [day for day in plan.check_dates if day > last_full]
+    return min(after, key=lambda day: (abs((day - nominal).days), -day.toordinal())) if after else None
 
 
 def local_moment(day: date, plan: Plan) -> datetime:
@@ -54,12 +66,14 @@ def next_due(plan: Plan, last_any: datetime | None, last_full: datetime | None, 
     zone = ZoneInfo(plan.timezone)
     today = now.astimezone(zone).date()
     quick = today if last_any is None else last_any.astimezone(zone).date() + timedelta(days=plan.quick_every_days)
-    if last_full is None:
+    last_full_day = None if last_full is None else last_full.astimezone(zone).date()
+    if last_full_day is None:
         full = today
     else:
-        full = last_full.astimezone(zone).date() + timedelta(days=plan.full_every_days)
+        full = last_full_day + timedelta(days=plan.full_every_days)
         if plan.cycle_day is not None:
             full = _anchored(full, plan.cycle_day)
+    full = _on_cycle_day(plan, last_full_day, full, today) or full
     # A full check-in due first is also the quick one.
     quick = min(quick, full)
     return Due(

@@ -2,7 +2,7 @@
 last session in neutral words, the photos and maps, her history as a chart, and what this record is not."""
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -35,6 +35,18 @@ class AngleSection:
 
 
 @dataclass(frozen=True)
+class CycleLine:
+    """Where one analysed session fell in her cycle; symptoms and notes only when she chose to show them."""
+
+    taken_on: str
+    cycle_day: int | None
+    phase: str
+    source: str
+    symptoms: list[str] | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows; no name, no email."""
 
@@ -53,6 +65,7 @@ class ReportData:
     chart: bytes
     sections: list[AngleSection]
     generated_at: str
+    cycle: list[CycleLine] = field(default_factory=list)
 
 
 def _plain(value: str) -> str:
@@ -106,6 +119,20 @@ def level_line(section: AngleSection) -> str:
     )
 
 
+CYCLE_HEADING = "Cycle day and phase of each analysed session"
+
+
+def cycle_text(line: CycleLine) -> str:
+    """One session's place in her cycle as the report prints it."""
+    day = f"cycle day {line.cycle_day}, " if line.cycle_day is not None else ""
+    text = f"{line.taken_on}: {day}{line.phase} phase ({line.source})"
+    if line.symptoms:
+        text += f"; symptoms: {', '.join(s.replace('_', ' ') for s in line.symptoms)}"
+    if line.notes:
+        text += f"; notes: {line.notes}"
+    return text
+
+
 def render_pdf(data: ReportData) -> bytes:
     """The report as PDF bytes (A4)."""
     pdf = _Report(data.reference)
@@ -135,6 +162,10 @@ def render_pdf(data: ReportData) -> bytes:
     pdf.ln(3)
     _line(pdf, "Change and confidence over all analysed sessions", size=12, style="B", height=7)
     pdf.image(io.BytesIO(data.chart), w=WIDTH)
+    if data.cycle:
+        _line(pdf, CYCLE_HEADING, size=12, style="B", height=7)
+        for line in data.cycle:
+            _line(pdf, f"- {cycle_text(line)}", size=9)
     for section in data.sections:
         _section(pdf, section)
     return bytes(pdf.output())

@@ -5,7 +5,7 @@ import base64
 import hashlib
 from html import escape
 
-from .document import DISCLAIMER, FIRST_SESSION, ReportData, facts, level_line
+from .document import CYCLE_HEADING, DISCLAIMER, FIRST_SESSION, ReportData, cycle_text, facts, level_line
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}"
@@ -47,6 +47,9 @@ def report_page(data: ReportData, pdf_path: str) -> str:
     parts += [f"<p>{escape(data.summary)}</p>", f"<p><small>{escape(data.explanation)}</small></p><ul>"]
     parts += [f"<li>{escape(sentence)}</li>" for sentence in data.insights]
     parts += ["</ul><h2>Change and confidence over all analysed sessions</h2>", _img(data.chart, "image/png", "chart")]
+    if data.cycle:
+        parts += [f"<h2>{escape(CYCLE_HEADING)}</h2><ul>", *(f"<li>{escape(cycle_text(c))}</li>" for c in data.cycle)]
+        parts.append("</ul>")
     for section in data.sections:
         parts += [
             f"<h2>{escape(section.angle.capitalize())} view</h2>",

@@ -4,10 +4,10 @@ from typing import Literal
 
 from pydantic import Field, computed_field
 
-from ..constants import LAYERS, TREND_BANDS, VARIATION_LEVELS
+from ..constants import CYCLE_PHASES, RESULT_LAYERS, TREND_BANDS, VARIATION_LEVELS
 from .common import Fraction, Model
 
-Layer = Literal[LAYERS]
+Layer = Literal[RESULT_LAYERS]
 VariationLevel = Literal[VARIATION_LEVELS]
 Trend = Literal[tuple(label for _, label in reversed(TREND_BANDS))]
 ConfidenceLabel = Literal["High", "Moderate", "Low"]
@@ -192,6 +192,35 @@ class ModelUsed(Model):
     dim: int
 
 
+class CyclePlace(Model):
+    """Where a day fell in her cycle: cycle day (1 = a period's first day; null when not known), phase, and
+    whether she logged that day's phase, it was estimated from her logged period starts, or is unknown."""
+
+    cycle_day: int | None
+    phase: Literal[CYCLE_PHASES]
+    source: Literal["logged", "estimated", "unknown"]
+
+
+class SamePhaseSession(Model):
+    """Her latest earlier analysed session taken in today's phase, and the distance of the whole session to it
+    (each view's is its `same_phase` comparison)."""
+
+    session_id: str
+    created_at: str
+    distance: float | None
+
+
+class CycleContext(Model):
+    """Today's and the baseline's places in her cycle, from her cycle log; `same_phase` null unless both phases
+    are known."""
+
+    today: CyclePlace
+    baseline: CyclePlace | None
+    same_phase: bool | None
+    insight: str | None = Field(default=None, exclude_if=_absent)
+    same_phase_session: SamePhaseSession | None = Field(default=None, exclude_if=_absent)
+
+
 class AnalysisResult(Model):
     """The complete result of one session's analysis, as stored and as every client reads it."""
 
@@ -208,6 +237,8 @@ class AnalysisResult(Model):
     confidence_components: ConfidenceComponents
     model: ModelUsed
     processing_time_ms: float
+    # Absent only from results stored before the cycle log existed.
+    cycle_context: CycleContext | None = Field(default=None, exclude_if=_absent)
 
     @computed_field
     @property

@@ -1,13 +1,23 @@
 """Request bodies and query strings, validated where they enter: types, lengths, no control characters."""
 
+import re
 import uuid
+from datetime import date
 from functools import cache
 from typing import Literal
 from zoneinfo import available_timezones as _zones
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from ..constants import ANGLES, CONSENT_KINDS, MIN_ANGLES
+from ..constants import (
+    ANGLES,
+    CONSENT_KINDS,
+    CYCLE_LENGTH_RANGE,
+    CYCLE_PHASES,
+    CYCLE_SYMPTOMS,
+    DEFAULT_CYCLE_CHECK_DAY,
+    MIN_ANGLES,
+)
 from .common import Line, Model, Paragraph
 
 # Passwords: NIST SP 800-63B asks for at least 8 characters and allows at least 64.
@@ -15,6 +25,11 @@ PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 256
 EMAIL_MAX_LENGTH = 254
 MAX_NOTES_LENGTH = 2000
+MAX_CYCLE_NOTES_LENGTH = 1000
+# The longest range of the cycle log one listing reads (a little over a year).
+MAX_CYCLE_RANGE_DAYS = 400
+# A calendar date exactly as YYYY-MM-DD (fromisoformat alone also takes 20261203 and week dates).
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 # Far beyond any real history; keeps OFFSET inside PostgreSQL's bigint.
 MAX_PAGE = 100_000
 
@@ -72,6 +87,13 @@ class ScheduleIn(Model):
     quick_every_days: int = Field(default=7, ge=1, le=90)
     full_every_days: int = Field(default=30, ge=7, le=366)
     cycle_day: int | None = Field(default=None, ge=1, le=31, description="Day of the month for the full check-in.")
+    cycle_check_day: int | None = Field(
+        default=DEFAULT_CYCLE_CHECK_DAY,
+        ge=1,
+        le=CYCLE_LENGTH_RANGE[1],
+        description="Day of her cycle (1 = a period's first day) the full check-in goes to while her cycle log "
+        "has a period start; null to keep to full_every_days alone.",
+    )
     timezone: Line = Field(default="UTC", max_length=64, description="An IANA zone, e.g. Europe/Berlin.")
     reminder_time: Line = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, local.")
 
@@ -91,9 +113,66 @@ class ConsentIn(Model):
     accepted: bool
 
 
+class ReportQuery(Model):
+    """Whether the report shows the symptoms and notes of her cycle log on its sessions' days."""
+
+    include_cycle_notes: bool = False
+
+
 class ShareIn(Model):
     """A share link to make: which session, for how many days, and a note for the person herself."""
 
     session_id: uuid.UUID
     expires_in_days: int = Field(default=7, ge=1, le=30)
     note: Paragraph | None = Field(default=None, max_length=500)
+    include_cycle_notes: bool = Field(
+        default=False, description="Show the symptoms and notes of her cycle log on the days of the report's sessions."
+    )
+
+
+def calendar_date(value: str) -> date:
+    """A YYYY-MM-DD string as a date; ValueError for anything else."""
+    if not re.match(DATE_PATTERN, value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return date.fromisoformat(value)
+
+
+class CycleLogIn(Model):
+    """One day of her cycle log, written whole (what is left out is cleared)."""
+
+    phase: Literal[CYCLE_PHASES] = "unknown"
+    period_start: date | None = Field(default=None, description="The first day of her last period (YYYY-MM-DD).")
+    cycle_length: int | None = Field(default=None, ge=CYCLE_LENGTH_RANGE[0], le=CYCLE_LENGTH_RANGE[1])
+    symptoms: list[Literal[CYCLE_SYMPTOMS]] = Field(default_factory=list, max_length=len(CYCLE_SYMPTOMS))
+    other_symptom: Line | None = Field(default=None, max_length=100)
+    notes: Paragraph | None = Field(default=None, max_length=MAX_CYCLE_NOTES_LENGTH)
+
+    @field_validator("period_start", mode="before")
+    @classmethod
+    def _strict_date(cls, value: object) -> object:
+        return calendar_date(value) if isinstance(value, str) else value
+
+    @field_validator("symptoms")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        return sorted(set(value), key=CYCLE_SYMPTOMS.index)
+
+
+class CycleRange(Model):
+    """The days of the cycle log to list: from and to, both included, YYYY-MM-DD."""
+
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
+
+    @field_validator("first", "last", mode="before")
+    @classmethod
+    def _strict_date(cls, value: object) -> object:
+        return calendar_date(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "CycleRange":
+        if self.last < self.first:
+            raise ValueError("to must not be before from")
+        if (self.last - self.first).days >= MAX_CYCLE_RANGE_DAYS:
+            raise ValueError(f"a range covers at most {MAX_CYCLE_RANGE_DAYS} days")
+        return self

@@ -183,12 +183,32 @@ class ScheduleOut(Model):
     quick_every_days: int
     full_every_days: int
     cycle_day: int | None
+    cycle_check_day: int | None
     timezone: str
     reminder_time: str
     next_quick_due: str
     next_full_due: str
     overdue: bool
     calendar_url: str
+
+
+class CycleLogOut(Model):
+    """One day of her cycle log."""
+
+    date: str
+    phase: str
+    period_start: str | None
+    cycle_length: int | None
+    symptoms: list[str]
+    other_symptom: str | None
+    notes: str | None
+    updated_at: str
+
+
+class CycleLogsOut(Model):
+    """Her cycle log's days in a range, oldest first."""
+
+    entries: list[CycleLogOut]
 
 
 class ConsentTextOut(Model):
@@ -251,6 +271,7 @@ class ShareItem(Model):
     id: str
     session_id: str
     note: str | None
+    include_cycle_notes: bool
     created_at: str
     expires_at: str
     expired: bool

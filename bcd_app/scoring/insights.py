@@ -1,5 +1,6 @@
 """Neutral sentences for the places of a view that differ more than the user's own variation there."""
 
+from ..constants import UNKNOWN_PHASE
 from ..schemas.analysis import AngleResult
 
 # The wording the client shows ("the upper left area") maps onto the 3 x 3 cells one to one.
@@ -35,3 +36,15 @@ def insights(per_angle: list[AngleResult]) -> list[str]:
                 f"than the rest of that view since your {since}."
             )
     return sentences
+
+
+def cycle_insight(today_phase: str, baseline_phase: str) -> str | None:
+    """A neutral sentence when today's photos and the baseline's were taken in different known phases of her
+    cycle; None otherwise."""
+    if UNKNOWN_PHASE in (today_phase, baseline_phase) or today_phase == baseline_phase:
+        return None
+    return (
+        f"Your baseline photos were taken in the {baseline_phase} phase and today's in the "
+        f"{today_phase} phase. Breast tissue often looks fuller in the days before a period, so some variation is "
+        "expected; a check-in at the same point of your cycle compares like with like."
+    )

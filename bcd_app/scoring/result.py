@@ -4,13 +4,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..constants import ANALYSIS_VERSION, LAYERS, MILD_VARIATION, MIRROR_PAIR, STABLE, SUMMARY_LAYERS
+from ..constants import ANALYSIS_VERSION, MILD_VARIATION, MIRROR_PAIR, RESULT_LAYERS, STABLE, SUMMARY_LAYERS
 from ..schemas.analysis import (
     AlignmentReport,
     AnalysisResult,
     AngleResult,
     BaselineUsed,
     ConfidenceComponents,
+    CycleContext,
     ImageQuality,
     ImageQualityReport,
     ImageQualitySummary,
@@ -62,6 +63,8 @@ class AnalysisInputs:
     earlier_changes: list[tuple[float, float]]
     model: ModelUsed
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+    # Where today and the baseline fell in her cycle (distances carry the same_phase layer when there is one).
+    cycle: CycleContext | None = None
 
 
 def _layer(distance: float | None) -> LayerComparison:
@@ -73,10 +76,10 @@ def _layer(distance: float | None) -> LayerComparison:
 
 
 def _angle_result(inputs: AnalysisInputs, angle: str, indices: list[int]) -> AngleResult:
-    layers = inputs.distances.get(angle, dict.fromkeys(LAYERS))
+    layers = inputs.distances.get(angle, {})
     found = inputs.regions.get(angle)
-    summary_layer = next((name for name in SUMMARY_LAYERS if layers[name] is not None), None)
-    change = layers["baseline"]
+    summary_layer = next((name for name in SUMMARY_LAYERS if layers.get(name) is not None), None)
+    change = layers.get("baseline")
     level = interpretation.variation_level(change)
     exceeds = found is not None and found.exceeds
     if exceeds and level == STABLE:
@@ -92,7 +95,7 @@ def _angle_result(inputs: AnalysisInputs, angle: str, indices: list[int]) -> Ang
         image_quality=[
             ImageQualityReport(image_id=inputs.image_ids[i], **inputs.qualities[i].model_dump()) for i in indices
         ],
-        comparisons={name: _layer(layers[name]) for name in LAYERS},
+        comparisons={name: _layer(layers.get(name)) for name in RESULT_LAYERS},
         summary=interpretation.angle_summary(
             angle,
             summary_layer,
@@ -138,7 +141,7 @@ def build_result(inputs: AnalysisInputs) -> AnalysisResult:
         history=history,
         aligned_share=float(np.mean([a.ok for a in alignments])) if alignments else None,
     )
-    used = [name for name in LAYERS if any(a.comparisons[name].available for a in per_angle)]
+    used = [name for name in RESULT_LAYERS if any(a.comparisons[name].available for a in per_angle)]
     summary_layer = next((name for name in SUMMARY_LAYERS if name in used), None)
     # Words speak of the angle-aware score: one view's change is not averaged away by the others.
     level = interpretation.variation_level(
@@ -148,6 +151,19 @@ def build_result(inputs: AnalysisInputs) -> AnalysisResult:
         level = MILD_VARIATION
     all_low = trust.components["all_images_low_confidence"]
     overall = rounded(inputs.overall)
+    interpreted = interpretation.interpret(
+        level=level,
+        layer=summary_layer,
+        angle_count=len(per_angle),
+        confidence=trust.score,
+        analysed_sessions=history.sessions + 1,
+        angle_mismatch=any(not a.ok for a in alignments),
+        all_low_confidence=all_low,
+    )
+    if inputs.cycle is not None and inputs.cycle.insight:
+        interpreted = interpreted.model_copy(
+            update={"explanation_text": f"{interpreted.explanation_text} {inputs.cycle.insight}"}
+        )
     return AnalysisResult(
         session_id=inputs.session_id,
         is_first_session=history.sessions == 0 and not used,
@@ -168,15 +184,7 @@ def build_result(inputs: AnalysisInputs) -> AnalysisResult:
             per_angle=per_angle,
             overall_summary=interpretation.overall_summary(level, summary_layer, len(per_angle), all_low),
         ),
-        interpretation=interpretation.interpret(
-            level=level,
-            layer=summary_layer,
-            angle_count=len(per_angle),
-            confidence=trust.score,
-            analysed_sessions=history.sessions + 1,
-            angle_mismatch=any(not a.ok for a in alignments),
-            all_low_confidence=all_low,
-        ),
+        interpretation=interpreted,
         localized_insights=insights(per_angle),
         image_quality_summary=ImageQualitySummary(
             session_quality_score=session_quality,
@@ -192,4 +200,5 @@ def build_result(inputs: AnalysisInputs) -> AnalysisResult:
         confidence_components=ConfidenceComponents.model_validate(trust.components),
         model=inputs.model,
         processing_time_ms=0.0,
+        cycle_context=inputs.cycle,
     )

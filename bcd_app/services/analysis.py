@@ -5,10 +5,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
-from ..constants import ANGLES, MIRROR_PAIR, AnalysisStage, SessionStatus
+from ..constants import ANGLES, MIRROR_PAIR, SAME_PHASE, AnalysisStage, SessionStatus
 from ..db import db
 from ..errors import Conflict, NotFound
 from ..models import CaptureSession, Photo
@@ -24,6 +25,7 @@ from ..vision.embeddings import ModelInfo, embedder, normalise
 from ..vision.features import Features, compute, plain
 from ..vision.regions import AnglePhoto
 from . import regions
+from .cycle_context import cycle_context
 
 Progress = Callable[[int, int, str], None]
 
@@ -201,6 +203,12 @@ def analyze_session(
     baseline_id = baseline_id or session_rows.baseline_id(session.user_id, model.version)
     distances = vectors.layer_distances(ref, baseline_id, model.version, lifetime)
     overall = vectors.session_distance(session.id, baseline_id, model.version)
+    baseline = _baseline_used(baseline_id, session.id)
+    cycle, same_phase = cycle_context(
+        ref, None if baseline is None else datetime.fromisoformat(baseline.created_at), model.version
+    )
+    for angle, distance in same_phase.items():
+        distances[angle][SAME_PHASE] = distance
     result = build_result(
         AnalysisInputs(
             session_id=str(session.id),
@@ -211,11 +219,12 @@ def analyze_session(
             overall=overall,
             symmetry=_symmetry(outputs, best),
             regions={angle: angle_found.regions for angle, angle_found in found_regions.items()},
-            baseline=_baseline_used(baseline_id, session.id),
+            baseline=baseline,
             history=results.history(session.user_id, session.created_at),
             earlier_changes=results.earlier_changes(session.user_id, session.created_at, TREND_SESSIONS - 1),
             model=ModelUsed(name=model.name, version=model.version, dim=model.dim),
             thresholds=settings.thresholds,
+            cycle=cycle,
         )
     )
     result = result.model_copy(update={"processing_time_ms": round((time.perf_counter() - started) * 1000, 1)})

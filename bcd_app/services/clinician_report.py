@@ -12,13 +12,15 @@ import numpy as np
 
 from ..constants import ACTIVE_JOB_STATES
 from ..errors import Conflict
+from ..habit.cycle import where_in_cycle
 from ..models import CaptureSession, utcnow
 from ..report.chart import Point, history_chart
-from ..report.document import AngleSection, ReportData
+from ..report.document import AngleSection, CycleLine, ReportData
 from ..schemas.analysis import AnalysisResult, AngleResult
 from ..store import images, jobs, results
 from ..store import schedules as schedule_rows
 from ..vision.drawing import encoded, region_map, side_by_side
+from .cycle_log import days_text, logged
 from .reports import stored_result
 from .sessions import get_owned_session
 
@@ -69,12 +71,6 @@ def layer_distance(angle: AngleResult, layer: str) -> float | None:
 def overall_level(result: AnalysisResult) -> str | None:
     """The session's level as the report states it: none for a first session (nothing was compared)."""
     return None if result.is_first_session else result.scores.variation_level
-
-
-def _zone(user_id: uuid.UUID) -> ZoneInfo:
-    """The person's time zone when she set one, else UTC."""
-    schedule = schedule_rows.of_user(user_id)
-    return ZoneInfo(schedule.timezone if schedule else "UTC")
 
 
 def _when(moment: datetime, zone: ZoneInfo) -> str:
@@ -133,12 +129,35 @@ def chart(user_id: uuid.UUID, session_id: uuid.UUID, baseline_id: str | None) ->
     return history_chart(points)
 
 
-def gather(user_id: uuid.UUID, session_id: object, secret: str) -> Gathered:
-    """Everything the report shows of one of the person's analysed sessions."""
+def cycle_lines(user_id: uuid.UUID, zone: ZoneInfo, with_notes: bool) -> list[CycleLine]:
+    """Each analysed session's cycle day and phase where known, oldest first; with `with_notes`, the symptoms and
+    notes she logged that day."""
+    entries = logged(user_id)
+    if not entries:
+        return []
+    texts = days_text(user_id) if with_notes else {}
+    lines = []
+    for row in results.trend_points(user_id):
+        day = row.created_at.astimezone(zone).date()
+        place = where_in_cycle(entries, day)
+        if place.source == "unknown":
+            continue
+        symptoms, other, notes = texts.get(day, (None, None, None))
+        if symptoms and other:
+            symptoms = [other if symptom == "other" else symptom for symptom in symptoms]
+        lines.append(
+            CycleLine(day.strftime("%d %B %Y"), place.cycle_day, place.phase, place.source, symptoms or None, notes)
+        )
+    return lines
+
+
+def gather(user_id: uuid.UUID, session_id: object, secret: str, *, cycle_notes: bool = False) -> Gathered:
+    """Everything the report shows of one of the person's analysed sessions (the symptoms and notes of her cycle
+    log only with `cycle_notes`)."""
     session, result = analysed(user_id, session_id)
     scores = result.scores
     quality = scores.session_quality_score
-    zone = _zone(user_id)
+    zone = ZoneInfo(schedule_rows.timezone_of(user_id))
     data = ReportData(
         reference=pseudonym(secret, user_id),
         taken_at=_when(session.created_at, zone),
@@ -155,5 +174,6 @@ def gather(user_id: uuid.UUID, session_id: object, secret: str) -> Gathered:
         chart=chart(user_id, session.id, result.baseline_used.session_id if result.baseline_used else str(session.id)),
         sections=[_section(session, result, angle) for angle in result.session_analysis.per_angle],
         generated_at=_when(utcnow(), zone),
+        cycle=cycle_lines(user_id, zone, cycle_notes),
     )
     return Gathered(session, result, data)

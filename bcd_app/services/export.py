@@ -1,4 +1,5 @@
-"""A user's data export: a ZIP with their images and a JSON of sessions, analyses, consents and schedule."""
+"""A user's data export: a ZIP with their images and a JSON of sessions, analyses, consents, schedule and cycle
+log."""
 
 import io
 import json
@@ -11,6 +12,7 @@ from ..store import images, results
 from ..store import schedules as schedule_rows
 from ..store import sessions as session_rows
 from .consents import record_fields
+from .cycle_log import all_entries
 from .schedule import settings_of
 
 
@@ -23,6 +25,7 @@ def export_user(user: User) -> bytes:
             "account": {"email": user.email, "created_at": user.created_at.isoformat()},
             "consents": [record_fields(entry) for entry in consent_rows.history(user.id)],
             "schedule": _schedule(user.id),
+            "cycle_log": all_entries(user.id),
             "sessions": [],
         }
         for session in session_rows.all_of(user.id):

@@ -9,19 +9,23 @@ from datetime import datetime, time
 
 from ..db import db
 from ..errors import NotFound
+from ..habit.cycle import check_dates
 from ..habit.feed import calendar_feed
 from ..habit.schedule import Plan, next_due, upcoming
 from ..models import Schedule, utcnow
 from ..schemas.requests import ScheduleIn
 from ..store import schedules as store
 from .accounts import hash_token
+from .cycle_log import logged
 
 # Check-ins the feed lists ahead (a phone refreshes a subscription every few hours to a day).
 FEED_EVENTS = 8
 
 
 def _plan(row: Schedule) -> Plan:
-    return Plan(row.quick_every_days, row.full_every_days, row.cycle_day, row.timezone, row.reminder_time)
+    """The row's plan, with the dates on her chosen cycle day her cycle log gives."""
+    on_cycle = () if row.cycle_check_day is None else tuple(check_dates(logged(row.user_id), row.cycle_check_day))
+    return Plan(row.quick_every_days, row.full_every_days, row.cycle_day, row.timezone, row.reminder_time, on_cycle)
 
 
 def _token(secret: str, user_id: uuid.UUID, nonce: str) -> str:
@@ -46,6 +50,7 @@ def _row(user_id: uuid.UUID, secret: str) -> Schedule:
             quick_every_days=defaults.quick_every_days,
             full_every_days=defaults.full_every_days,
             cycle_day=defaults.cycle_day,
+            cycle_check_day=defaults.cycle_check_day,
             timezone=defaults.timezone,
             reminder_time=time.fromisoformat(defaults.reminder_time),
             updated_at=utcnow(),
@@ -61,6 +66,7 @@ def settings_of(row: Schedule) -> dict:
         "quick_every_days": row.quick_every_days,
         "full_every_days": row.full_every_days,
         "cycle_day": row.cycle_day,
+        "cycle_check_day": row.cycle_check_day,
         "timezone": row.timezone,
         "reminder_time": row.reminder_time.strftime("%H:%M"),
     }
@@ -90,6 +96,7 @@ def set_schedule(user_id: uuid.UUID, wanted: ScheduleIn, secret: str) -> dict:
     row.quick_every_days = wanted.quick_every_days
     row.full_every_days = wanted.full_every_days
     row.cycle_day = wanted.cycle_day
+    row.cycle_check_day = wanted.cycle_check_day
     row.timezone = wanted.timezone
     row.reminder_time = time.fromisoformat(wanted.reminder_time)
     row.updated_at = utcnow()

@@ -30,9 +30,12 @@ def agent_family(user_agent: str | None) -> str:
     return f"{family} {device}"
 
 
-def create(user_id: uuid.UUID, session_id: uuid.UUID, expires_in_days: int, note: str | None) -> tuple[ShareLink, str]:
+def create(
+    user_id: uuid.UUID, session_id: uuid.UUID, expires_in_days: int, note: str | None, *, cycle_notes: bool = False
+) -> tuple[ShareLink, str]:
     """A new link to a session's report and its token (256 bits; only its hash is kept, so this is the one time
-    it exists). The session must have its analysis (409 while it runs or before)."""
+    it exists). The session must have its analysis (409 while it runs or before). With `cycle_notes` the report
+    shows the symptoms and notes of her cycle log on its sessions' days."""
     session, _ = analysed(user_id, session_id)
     token = secrets.token_urlsafe(32)
     link = store.add(
@@ -41,6 +44,7 @@ def create(user_id: uuid.UUID, session_id: uuid.UUID, expires_in_days: int, note
             session_id=session.id,
             token_hash=hash_token(token),
             note=note,
+            include_cycle_notes=cycle_notes,
             created_at=utcnow(),
             expires_at=utcnow() + timedelta(days=expires_in_days),
             access_count=0,
@@ -75,7 +79,7 @@ def open_shared(token: str, opened: str, user_agent: str | None, secret: str) ->
     link = store.live(hash_token(token), utcnow())
     if link is None:
         raise NotFound("Not found.")
-    found = gather(link.user_id, link.session_id, secret)
+    found = gather(link.user_id, link.session_id, secret, cycle_notes=link.include_cycle_notes)
     store.record_opening(link, opened, agent_family(user_agent))
     db.session.commit()
     return found

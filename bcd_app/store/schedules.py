@@ -34,3 +34,8 @@ def last_completed(user_id: uuid.UUID) -> tuple[datetime | None, datetime | None
     last_any = db.session.scalar(select(func.max(when)).where(*done))
     last_full = db.session.scalar(select(func.max(when)).where(*done, CaptureSession.session_type == "full"))
     return last_any, last_full
+
+
+def timezone_of(user_id: uuid.UUID) -> str:
+    """The person's time zone: her schedule's, else UTC."""
+    return db.session.scalar(select(Schedule.timezone).where(Schedule.user_id == user_id)) or "UTC"

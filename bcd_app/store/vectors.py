@@ -67,6 +67,17 @@ _PAIR_SQL = text(
 )
 
 
+# The user's earlier analysed sessions, newest first (what the same-phase layer chooses from).
+_EARLIER_SESSIONS_SQL = text(
+    """
+    SELECT DISTINCT p.session_id, p.session_created_at
+    FROM angle_embeddings p
+    WHERE p.user_id = :user_id AND p.model_version = :model_version
+      AND (p.session_created_at, p.session_id) < (CAST(:created_at AS timestamptz), CAST(:session_id AS uuid))
+    ORDER BY p.session_created_at DESC, p.session_id DESC
+    """
+)
+
 _SESSION_SQL = text(
     """
     SELECT c.embedding <=> b.embedding FROM session_embeddings c JOIN session_embeddings b
@@ -128,6 +139,20 @@ def previous_sessions(session: SessionRef, model_version: str, angles: list[str]
         },
     )
     return {angle: session_id for angle, session_id in rows}
+
+
+def earlier_sessions(session: SessionRef, model_version: str) -> list[tuple[uuid.UUID, datetime]]:
+    """The user's analysed sessions before this one (id and when taken), newest first."""
+    rows = db.session.execute(
+        _EARLIER_SESSIONS_SQL,
+        {
+            "user_id": session.user_id,
+            "model_version": model_version,
+            "created_at": session.created_at,
+            "session_id": session.id,
+        },
+    )
+    return [(session_id, created_at) for session_id, created_at in rows]
 
 
 def pair_distances(current_id: uuid.UUID, other_id: uuid.UUID, model_version: str) -> dict[str, float]:
