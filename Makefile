@@ -18,9 +18,10 @@ run: install
 	JOBS_AUTOSTART=1 $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
 # The single-VM deploy: nginx (Debian's package: apt-get install nginx) in front of gunicorn.
+# The production deploy: the production config (it refuses to start without its secrets: README "Production").
 serve: install
-	$(VENV)/bin/flask db upgrade
-	JOBS_AUTOSTART=1 deploy/serve
+	BCD_ENV=production $(VENV)/bin/flask db upgrade
+	BCD_ENV=production JOBS_AUTOSTART=1 deploy/serve
 
 test: install lint
 	$(PY) -m pytest -q

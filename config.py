@@ -4,6 +4,10 @@ import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
+# The shortest SECRET_KEY production accepts (it signs links and keys the login counters).
+MIN_SECRET_LENGTH = 32
+# Development's public SECRET_KEY: production refuses it.
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - public on purpose, refused by production
 
 
 def _int(name: str, default: int) -> int:
@@ -22,7 +26,7 @@ class Config:
     """Development defaults: nothing needs to be set to run on the embedded database."""
 
     # Signs preview URLs; production must set its own.
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     # Any PostgreSQL with pgvector; unset = start the embedded server under instance/.
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     # Data directory of the embedded PostgreSQL (used only when DATABASE_URL is unset).
@@ -70,8 +74,22 @@ class Config:
     MAX_FORM_PARTS = 20
     # Most images one session may hold.
     MAX_IMAGES_PER_SESSION = _int("MAX_IMAGES_PER_SESSION", 30)
-    # Lifetime of a bearer token, hours.
+    # Lifetime of a bearer token, hours, and how long one may go unused before it ends (idle limit).
     TOKEN_TTL_HOURS = _int("TOKEN_TTL_HOURS", 24 * 7)
+    TOKEN_IDLE_HOURS = _int("TOKEN_IDLE_HOURS", 72)
+    # Sudo mode: export, erasure, second-factor changes and new share links need her password or a code given
+    # within this many seconds (a sign-in counts).
+    REAUTH_WINDOW_SECONDS = _int("REAUTH_WINDOW_SECONDS", 300)
+    # A new account signs in only once its email is verified (production's default).
+    EMAIL_VERIFICATION_REQUIRED = os.environ.get("EMAIL_VERIFICATION_REQUIRED", "0") == "1"
+    # Outgoing mail: smtp://[user:password@]host[:port] (STARTTLS when the server offers it) or smtps://...;
+    # unset = each mail is written to OUTBOX_DIR instead (development). Links in mail point at FRONTEND_URL.
+    SMTP_URL = os.environ.get("SMTP_URL", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "BCD <no-reply@localhost>")
+    FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000").rstrip("/")
+    OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(BASE_DIR / "instance" / "outbox"))
+    # The pause after a failed send, doubled each time up to an hour (a mail is retried until it goes).
+    MAIL_RETRY_SECONDS = _float("MAIL_RETRY_SECONDS", 30.0)
     # Lifetime of a signed image-preview URL, seconds.
     PREVIEW_URL_TTL_SECONDS = _int("PREVIEW_URL_TTL_SECONDS", 300)
     # Lifetime of generate-report's signed PDF download link, seconds.
@@ -144,12 +162,19 @@ class ProductionConfig(Config):
 
     LOG_JSON = os.environ.get("LOG_JSON", "1") == "1"
     CONSENT_REQUIRED = os.environ.get("CONSENT_REQUIRED", "1") == "1"
+    EMAIL_VERIFICATION_REQUIRED = os.environ.get("EMAIL_VERIFICATION_REQUIRED", "1") == "1"
 
     @classmethod
     def validate(cls) -> None:
         """Raise RuntimeError when a setting would be unsafe in production."""
-        if not os.environ.get("SECRET_KEY"):
+        secret = os.environ.get("SECRET_KEY", "")
+        if not secret:
             raise RuntimeError("SECRET_KEY must be set in production")
+        if secret == DEV_SECRET_KEY or len(secret) < MIN_SECRET_LENGTH:
+            raise RuntimeError(
+                f"SECRET_KEY must be a secret of at least {MIN_SECRET_LENGTH} characters, not the development "
+                "default: `python -c 'import secrets; print(secrets.token_urlsafe(48))'` makes one"
+            )
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("DATABASE_URL must be set in production (no embedded fall-back)")
         if not cls.ALLOWED_ORIGINS or "*" in cls.ALLOWED_ORIGINS:
@@ -160,5 +185,13 @@ class ProductionConfig(Config):
                 "wraps every user's photo key. Make one with `flask bcd new-master-key PATH` and keep it apart "
                 "from the database and storage backups."
             )
+        key_file = os.environ.get("BCD_MASTER_KEY_FILE")
+        if key_file and Path(key_file).resolve() == Path(Config.DEV_MASTER_KEY_FILE).resolve():
+            raise RuntimeError(
+                "BCD_MASTER_KEY_FILE is the key development made beside the data: make a production one with "
+                "`flask bcd new-master-key PATH` and keep it apart from the database and storage backups"
+            )
+        if cls.EMAIL_VERIFICATION_REQUIRED and not os.environ.get("SMTP_URL"):
+            raise RuntimeError("SMTP_URL must be set in production: verification and reset links go by mail")
         if os.environ.get("STORAGE_BACKEND") == "s3" and not os.environ.get("S3_BUCKET"):
             raise RuntimeError("S3_BUCKET must be set when STORAGE_BACKEND=s3")

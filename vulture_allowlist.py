@@ -49,3 +49,10 @@ _.precomputing
 _.CYCLE_PHASES
 _.CYCLE_SYMPTOMS
 _.DEFAULT_CYCLE_CHECK_DAY
+_.ACCOUNT_EVENT_KINDS
+
+# Why a mail was last refused, kept on its row for an operator looking at the queue.
+_.last_error
+
+# Accounts for the benchmarks (bench/, which vulture does not scan).
+_.account_for_tools

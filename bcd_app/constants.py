@@ -108,3 +108,19 @@ DEFAULT_CYCLE_LENGTH = 28
 # The day of her cycle a full check-in goes to when she logs her periods and sets none (day 1 = a period's first
 # day: a couple of days after a five-day period ends, the usual advice for looking).
 DEFAULT_CYCLE_CHECK_DAY = 7
+
+# What her account's activity lists (GET /api/account/activity), each kept a year. An erasure is none: it takes
+# the account and its activity at once.
+ACCOUNT_EVENT_KINDS = (
+    "sign_in",
+    "sign_in_failures",
+    "password_changed",
+    "password_reset",
+    "second_factor_enabled",
+    "second_factor_disabled",
+    "sessions_revoked",
+    "export",
+    "share_created",
+    "share_opened",
+    "report_downloaded",
+)

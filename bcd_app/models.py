@@ -64,6 +64,13 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     created_at: Mapped[datetime] = _created()
+    # Set when she opened the link of the verification mail (accounts from before verification count as verified).
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Her TOTP secret, sealed with her key; the second factor is on once she confirmed a code (enabled_at set).
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last TOTP time step accepted: a code is taken once (RFC 6238 section 5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuthToken(db.Model):
@@ -76,6 +83,77 @@ class AuthToken(db.Model):
     created_at: Mapped[datetime] = _created()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When it was last used (to the minute: the idle limit), what signed in (a browser family and an address
+    # prefix: enough for her to recognise a sign-in, not to identify anyone) and when its password or code was
+    # last given (sudo mode).
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    agent_family: Mapped[str | None] = mapped_column(String(32))
+    address_prefix: Mapped[str | None] = mapped_column(String(64))
+    reauthenticated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AccountToken(db.Model):
+    """A single-use token sent or handed to a person (email verification, password reset, a sign-in waiting for
+    its second factor), kept only as its SHA-256."""
+
+    __tablename__ = "account_tokens"
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecoveryCode(db.Model):
+    """One single-use recovery code of her second factor, kept only as its SHA-256."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeviceToken(db.Model):
+    """A browser she signed in from, kept as its token's SHA-256: a sign-in that shows it is limited on its own,
+    so someone guessing her password elsewhere cannot lock her out."""
+
+    __tablename__ = "device_tokens"
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created()
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class AccountEvent(db.Model):
+    """One event of her account's activity (a sign-in, a password change, an export...), kept a year."""
+
+    __tablename__ = "account_events"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    at: Mapped[datetime] = _created()
+    agent_family: Mapped[str | None] = mapped_column(String(32))
+    address_prefix: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_account_events_user_at", "user_id", "at"),)
+
+
+class OutgoingMail(db.Model):
+    """A mail waiting to be sent (sealed with its person's key: it holds her address and a link), retried with a
+    growing pause until it goes; removed once sent."""
+
+    __tablename__ = "outgoing_mail"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    sealed: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at: Mapped[datetime] = _created()
+    last_error: Mapped[str | None] = mapped_column(String(200))
 
 
 class LoginFailure(db.Model):

@@ -41,7 +41,7 @@ def main() -> None:
 
     from bcd_app import create_app
     from bcd_app.db import db
-    from bcd_app.services import accounts, export, previews, region_maps, sessions, uploads
+    from bcd_app.services import accounts, export, previews, region_maps, registration, sessions, uploads
     from bcd_app.services.analysis import AnalysisSettings, analyze_session
     from bcd_app.store import keys
     from tests.conftest import database_uri, make_config
@@ -71,7 +71,7 @@ def main() -> None:
     timings: dict[str, list[float]] = {"sealed": [], "plain": []}
     seal_ms = []
     with folder.app_context():
-        user = accounts.register("privacy-bench@example.com", "a-long-bench-passphrase", 1).user
+        user = registration.account_for_tools("privacy-bench@example.com", "a-long-bench-passphrase")
         sealed_storage = folder.extensions["storage"]
         for i in range(UPLOADS):
             for mode in ("sealed", "plain"):
@@ -107,7 +107,7 @@ def main() -> None:
     def round_trip(app, index: int) -> float:
         with app.app_context():
             started = time.perf_counter()
-            person = accounts.register(f"trip-{index}@example.com", "a-long-bench-passphrase", 1).user
+            person = registration.account_for_tools(f"trip-{index}@example.com", "a-long-bench-passphrase")
             for _ in range(2):
                 session = sessions.create_session(person.id, "full", None)
                 for angle, data in zip(ANGLES, jpegs, strict=True):

@@ -35,7 +35,7 @@ def main() -> None:
     from bcd_app.db import db
     from bcd_app.report.document import render_pdf
     from bcd_app.report.page import report_page
-    from bcd_app.services import accounts, sessions, uploads
+    from bcd_app.services import registration, sessions, uploads
     from bcd_app.services.analysis import AnalysisSettings, analyze_session
     from bcd_app.services.clinician_report import gather
     from tests.conftest import database_uri, make_config
@@ -46,7 +46,7 @@ def main() -> None:
     app = create_app(make_config(database_uri(server, "bcd_report_bench"), upload_dir))
     with app.app_context(), app.test_request_context():
         upgrade()
-        user = accounts.register("report-bench@example.com", "a-long-bench-passphrase", 1).user
+        user = registration.account_for_tools("report-bench@example.com", "a-long-bench-passphrase")
         ids = []
         for index in range(SESSIONS):
             session = sessions.create_session(user.id, "full", None)

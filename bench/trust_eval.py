@@ -424,8 +424,9 @@ def end_to_end_cost(photos: dict, rounds: int = 7) -> None:
     from bcd_app import create_app
     from bcd_app.db import db
     from bcd_app.models import CaptureSession
-    from bcd_app.services import accounts, sessions, uploads
     from bcd_app.services import regions as regions_service
+    from bcd_app.services import registration as joining
+    from bcd_app.services import sessions, uploads
     from bcd_app.services.analysis import AnalysisSettings, analyze_session
     from tests.conftest import database_uri, make_config
 
@@ -435,7 +436,7 @@ def end_to_end_cost(photos: dict, rounds: int = 7) -> None:
     app = create_app(make_config(database_uri(server, "bcd_trust_bench"), upload_dir))
     with app.app_context():
         upgrade()
-        user = accounts.register("trust-bench@example.com", "a-long-bench-passphrase", 1).user
+        user = joining.account_for_tools("trust-bench@example.com", "a-long-bench-passphrase")
         ids = []
         for variant in (lambda p: p, lambda p: photo_data.recapture(p, rng)):
             session = sessions.create_session(user.id, "full", None)

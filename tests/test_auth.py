@@ -62,7 +62,7 @@ def test_password_is_stored_hashed(app, auth):
     with app.app_context():
         user = db.session.query(User).filter_by(email="hash@example.com").one()
         assert "plain-text-9" not in user.password_hash
-        assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+        assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
 
 
 def test_missing_malformed_and_expired_tokens_are_401(app, client, auth):

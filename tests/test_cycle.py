@@ -14,7 +14,7 @@ from bcd_app.db import db
 from bcd_app.habit.cycle import Logged, Place, check_dates, where_in_cycle
 from bcd_app.habit.schedule import Plan, next_due
 from tests.conftest import TABLES
-from tests.helpers import completed_session, data_of
+from tests.helpers import completed_session, data_of, finished_at
 from tests.photo_data import SCENES
 
 D = date.fromisoformat
@@ -110,15 +110,6 @@ def test_next_full_on_the_cycle_day_across_a_month_end_and_the_end_of_summer_tim
     # After 2 Nov the log gives no later date: 30 days on, as without a cycle.
     done = _at(2026, 11, 2, 8)
     assert next_due(plan, done, done, now=_at(2026, 11, 3)).next_full.date() == D("2026-12-02")
-
-
-def _backdate(app, session_id: str, when: datetime) -> None:
-    with app.app_context():
-        db.session.execute(
-            text("UPDATE sessions SET created_at = :t, completed_at = :t WHERE id = :id"),
-            {"t": when, "id": session_id},
-        )
-        db.session.commit()
 
 
 def _put(client, headers, day, **body):
@@ -253,7 +244,7 @@ def test_writing_the_log_needs_the_health_data_consent_when_it_is_required(app, 
 
 def _analysed(client, headers, app, jpeg, when: datetime) -> dict:
     session_id = completed_session(client, headers, {angle: jpeg(name) for angle, name in SCENES.items()})
-    _backdate(app, session_id, when)
+    finished_at(app, session_id, when)
     response = client.post(f"/api/analyze-session/{session_id}", headers=headers)
     assert response.status_code == 200, response.get_json()
     return data_of(response)

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from bcd_app.db import db
 from bcd_app.habit.schedule import Plan, next_due, upcoming
 from bcd_app.services import consents
-from tests.helpers import create_session, data_of, upload
+from tests.helpers import create_session, data_of, finished_at, upload
 from tests.photo_data import SCENES
 
 # Words a lock screen must never show of this app.
@@ -70,15 +70,6 @@ def test_overdue_and_the_upcoming_check_ins():
     ]
 
 
-def _finished(app, session_id: str, when: datetime) -> None:
-    with app.app_context():
-        db.session.execute(
-            text("UPDATE sessions SET status = 'completed', created_at = :t, completed_at = :t WHERE id = :id"),
-            {"t": when, "id": session_id},
-        )
-        db.session.commit()
-
-
 def test_schedule_a_full_session_resets_both_clocks(app, client, auth):
     headers = auth.register()
     first = data_of(client.get("/api/schedule", headers=headers))
@@ -87,13 +78,13 @@ def test_schedule_a_full_session_resets_both_clocks(app, client, auth):
     body = {"quick_every_days": 7, "full_every_days": 28, "timezone": "Europe/Berlin", "reminder_time": "19:30"}
     assert data_of(client.put("/api/schedule", json=body, headers=headers))["reminder_time"] == "19:30"
     now = datetime.now(UTC)
-    _finished(app, create_session(client, headers, "full"), now.replace(day=1, month=1, year=now.year - 1))
+    finished_at(app, create_session(client, headers, "full"), now.replace(day=1, month=1, year=now.year - 1))
     quick = create_session(client, headers, "quick")
-    _finished(app, quick, now)
+    finished_at(app, quick, now)
     after_quick = data_of(client.get("/api/schedule", headers=headers))
     assert after_quick["overdue"] is True  # the full one is a year late
     full = create_session(client, headers, "full")
-    _finished(app, full, now)
+    finished_at(app, full, now)
     after_full = data_of(client.get("/api/schedule", headers=headers))
     assert not after_full["overdue"]
     local = now.astimezone(ZoneInfo("Europe/Berlin")).date()
@@ -205,19 +196,23 @@ def test_consent_kinds_versions_staleness_and_withdrawal(client, auth, two_versi
     assert {c["kind"]: c for c in ledger["consents"]}["health_data_processing"]["current"] is False
 
 
-def test_consent_required_refuses_analysis_until_given_and_after_withdrawal(app, client, auth, jpeg):
+def test_consent_required_refuses_photos_and_analysis_until_given_and_after_withdrawal(app, client, auth, jpeg):
     app.config["CONSENT_REQUIRED"] = True
     headers = auth.register()
     sid = create_session(client, headers)
-    for angle, name in list(SCENES.items())[:3]:
-        assert upload(client, headers, sid, jpeg(name), angle).status_code == 201
+    # No photo is taken in before consent: 403, and nothing stored.
+    before = upload(client, headers, sid, jpeg(next(iter(SCENES.values()))), "front")
+    assert before.status_code == 403 and before.get_json()["error"]["code"] == "consent_required"
+    assert data_of(client.get(f"/api/sessions/{sid}", headers=headers))["images"] == []
+    with app.app_context():
+        assert db.session.scalar(text("SELECT count(*) FROM images")) == 0
     refused = client.post(f"/api/analyze-session/{sid}", headers=headers)
-    assert refused.status_code == 403
-    assert refused.get_json()["error"]["code"] == "consent_required"
-    assert "health_data_processing" in refused.get_json()["error"]["message"]
+    assert refused.status_code in (400, 403)
     version = data_of(client.get("/api/consent-texts/health_data_processing"))["version"]
     consent = {"kind": "health_data_processing", "version": version, "accepted": True}
     assert client.post("/api/consents", json=consent, headers=headers).status_code == 201
+    for angle, name in list(SCENES.items())[:3]:
+        assert upload(client, headers, sid, jpeg(name), angle).status_code == 201
     assert client.post(f"/api/analyze-session/{sid}", headers=headers).status_code == 200
     client.post("/api/consents", json={**consent, "accepted": False}, headers=headers)
     again = client.post(f"/api/analyze-session/{sid}?force=true", headers=headers)

@@ -18,7 +18,9 @@ from sqlalchemy import text
 
 from bcd_app.db import db
 from bcd_app.services import regions
-from bcd_app.services.accounts import LOGIN_ATTEMPTS, LOGIN_RESERVATION, _throttle_key
+from bcd_app.services.login_limits import ATTEMPTS as LOGIN_ATTEMPTS
+from bcd_app.services.login_limits import RESERVATION as LOGIN_RESERVATION
+from bcd_app.services.login_limits import key as _throttle_key
 from bcd_app.store.files import TEMPORARY_PREFIX, working_key
 from bcd_app.vision.preprocessing import fit_long_side
 from bcd_app.vision.regions import GRID, AnglePhoto

@@ -21,7 +21,7 @@ def _require_token() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("A bearer token is required.", code="missing_token")
     g.token = token.strip()
-    g.user = accounts.authenticate(g.token)
+    g.user, g.auth = accounts.authenticate(g.token, current_app.config["TOKEN_IDLE_HOURS"])
 
 
 def init_app(app: Flask) -> None:

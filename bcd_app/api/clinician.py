@@ -13,9 +13,9 @@ from ..report.page import CSP, report_page
 from ..schemas.common import ErrorBody, Ok
 from ..schemas.requests import ReportQuery, ShareIn
 from ..schemas.resources import BareSuccess, ReportAngle, ReportSummary, ShareItem, ShareOpening, ShareOut, SharesOut
-from ..services import clinician_report, shares
+from ..services import activity, clinician_report, shares
 from ..web.extensions import limiter, spec
-from .common import config, current_user, ok, public, public_link_limit
+from .common import client, config, current_user, fresh, ok, public, public_link_limit
 from .links import REPORT_SALT, absolute_url, open_link, sign
 
 bp = Blueprint("clinician", __name__)
@@ -39,6 +39,7 @@ def report_pdf(session_id: str, query: ReportQuery):
     gathered = clinician_report.gather(
         current_user().id, session_id, config("SECRET_KEY"), cycle_notes=query.include_cycle_notes
     )
+    activity.record_now(current_user().id, "report_downloaded", client())
     return _pdf(render_pdf(gathered.data))
 
 
@@ -86,19 +87,22 @@ def generate_report(session_id: str, query: ReportQuery):
 def report_file(token: str):
     """The PDF behind a generate-report link (the signature is the capability; it expires)."""
     link = open_link(REPORT_SALT, token, max_age=config("REPORT_URL_TTL_SECONDS"))
-    gathered = clinician_report.gather(
-        uuid.UUID(link["u"]), link["s"], config("SECRET_KEY"), cycle_notes=bool(link.get("n"))
-    )
+    owner = uuid.UUID(link["u"])
+    gathered = clinician_report.gather(owner, link["s"], config("SECRET_KEY"), cycle_notes=bool(link.get("n")))
+    activity.record_now(owner, "report_downloaded", client())
     return _pdf(render_pdf(gathered.data))
 
 
 @bp.post("/shares")
-@spec.validate(resp=Responses(HTTP_201=Ok[ShareOut], HTTP_400=ErrorBody, **ERRORS), tags=TAGS)
+@spec.validate(resp=Responses(HTTP_201=Ok[ShareOut], HTTP_400=ErrorBody, HTTP_403=ErrorBody, **ERRORS), tags=TAGS)
 def create_share(json: ShareIn):
-    """A link that shows the session's report to someone without an account, for 1-30 days (7 by default)."""
+    """A link that shows the session's report to someone without an account, for 1-30 days (7 by default); her
+    password or a code given lately."""
+    fresh()
     link, token = shares.create(
         current_user().id, json.session_id, json.expires_in_days, json.note, cycle_notes=json.include_cycle_notes
     )
+    activity.record_now(current_user().id, "share_created", client())
     return ok(
         ShareOut(
             id=str(link.id),

@@ -3,10 +3,12 @@
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app, g, request
 
-from ..models import User
+from ..models import AuthToken, User
 from ..schemas.common import Model, Ok
+from ..services import accounts
+from ..services.activity import Client
 
 
 def ok(data: Model, status: int = 200, headers: dict | None = None) -> tuple[Ok, int, dict]:
@@ -17,6 +19,21 @@ def ok(data: Model, status: int = 200, headers: dict | None = None) -> tuple[Ok,
 def current_user() -> User:
     """The authenticated caller (set by the API's auth guard)."""
     return g.user
+
+
+def current_sign_in() -> AuthToken:
+    """The caller's token row (set by the API's auth guard)."""
+    return g.auth
+
+
+def client() -> Client:
+    """What is kept of the caller: browser family and address prefix."""
+    return Client.of(request.headers.get("User-Agent"), request.remote_addr)
+
+
+def fresh() -> None:
+    """Sudo mode: 403 reauthentication_required unless the caller gave her password or a code lately."""
+    accounts.require_fresh(g.auth, current_app.config["REAUTH_WINDOW_SECONDS"])
 
 
 def config(name: str) -> Any:

@@ -14,7 +14,12 @@ def user_out(user: User) -> UserOut:
 
 def token_out(issued: IssuedToken) -> TokenOut:
     """A freshly issued token."""
-    return TokenOut(token=issued.token, expires_at=issued.expires_at.isoformat(), user=user_out(issued.user))
+    return TokenOut(
+        token=issued.token,
+        expires_at=issued.expires_at.isoformat(),
+        user=user_out(issued.user),
+        device_token=issued.device_token,
+    )
 
 
 def image_fields(image: Photo) -> dict:

@@ -3,10 +3,11 @@
 from flask import Blueprint, current_app, request
 from spectree import Response
 
+from ..constants import ANALYSIS_CONSENT
 from ..schemas.common import ErrorBody, Ok
 from ..schemas.requests import NewSession, PageQuery, UploadForm
 from ..schemas.resources import Deleted, SessionOut, SessionPage, UploadedImage
-from ..services import sessions, uploads
+from ..services import consents, sessions, uploads
 from ..services.settings import quality_thresholds
 from ..web import metrics
 from ..web.extensions import limiter, spec
@@ -68,12 +69,17 @@ def complete_session(session_id: str):
 @limiter.limit(_upload_limit, key_func=_user_key)
 @spec.validate(
     form=UploadForm,
-    resp=Response(HTTP_201=Ok[UploadedImage], HTTP_404=ErrorBody, HTTP_409=ErrorBody, HTTP_413=ErrorBody),
+    resp=Response(
+        HTTP_201=Ok[UploadedImage], HTTP_403=ErrorBody, HTTP_404=ErrorBody, HTTP_409=ErrorBody, HTTP_413=ErrorBody
+    ),
     tags=TAGS,
     skip_validation=True,
 )
 def upload_image(session_id: str):
-    """Store one photo of one angle and answer with its quality."""
+    """Store one photo of one angle and answer with its quality. With CONSENT_REQUIRED, 403 consent_required
+    before she consented to the processing of her health data (nothing is read or stored)."""
+    if config("CONSENT_REQUIRED"):
+        consents.require(current_user().id, ANALYSIS_CONSENT)
     upload = request.files.get("file")
     data = upload.read() if upload else None
     stored = uploads.add_image(

@@ -18,7 +18,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from ..constants import JobStatus
 from ..db import db
 from ..errors import ApiError
-from ..services import features, previews, regions
+from ..services import accounts, features, mail, previews, regions
 from ..services.analysis import analyze_session
 from ..services.settings import analysis_settings
 from ..store import images
@@ -35,6 +35,8 @@ DATABASE_DOWN = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
 OUTAGE_MAX_PAUSE_SECONDS = 30.0
 # How long shutdown waits for the dispatcher and heartbeat to stop (a connect attempt times out in 5 s).
 THREAD_STOP_SECONDS = 6.0
+# How often each worker drops dead sign-ins, spent single-use tokens and year-old activity.
+TIDY_SECONDS = 3600.0
 
 
 def lower_thread_priority(nice: int) -> None:
@@ -132,6 +134,7 @@ class JobRunner:
         self._threads = [
             threading.Thread(target=self._dispatch_loop, name="job-dispatch", daemon=True),
             threading.Thread(target=self._heartbeat_loop, name="job-heartbeat", daemon=True),
+            threading.Thread(target=self._mail_loop, name="mail", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -308,6 +311,22 @@ class JobRunner:
                     queue.fail_lost(connection, lost)
                 status = JobStatus.QUEUED if decision.retry else JobStatus.FAILED
                 log.warning("job lease expired", extra={"job_id": str(lost.id), "status": status})
+
+    def _mail_loop(self) -> None:
+        """Send due mail every poll, and drop dead sign-ins, spent tokens and year-old activity every hour."""
+        config = self.app.config
+        next_tidy = 0.0
+        while not self._stop.wait(config["JOB_POLL_SECONDS"]):
+            try:
+                with self.app.app_context():
+                    mail.send_due(config)
+                    if time.monotonic() >= next_tidy:
+                        accounts.forget_stale(config["TOKEN_IDLE_HOURS"])
+                        next_tidy = time.monotonic() + TIDY_SECONDS
+            except DATABASE_DOWN:
+                pass  # the dispatcher reports the outage; the mail waits in its table
+            except Exception:
+                log.exception("mail sender error")
 
     def _heartbeat_loop(self) -> None:
         config = self.app.config

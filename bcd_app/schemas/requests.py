@@ -47,6 +47,65 @@ class Credentials(Model):
     password: Line = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
 
 
+class LoginIn(Credentials):
+    """Email and password, and the device token an earlier sign-in of this browser answered."""
+
+    device_token: Line | None = Field(default=None, max_length=128)
+
+
+class TokenIn(Model):
+    """A token from a mailed link."""
+
+    token: Line = Field(min_length=1, max_length=128)
+
+
+class EmailIn(Model):
+    """An email address (a reset is asked for)."""
+
+    email: Line = Field(min_length=1, max_length=EMAIL_MAX_LENGTH)
+
+
+class ResetIn(Model):
+    """A new password, with the mailed reset token."""
+
+    token: Line = Field(min_length=1, max_length=128)
+    new_password: Line = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+
+
+class PasswordChangeIn(Model):
+    """A new password, with the current one."""
+
+    current_password: Line = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+    new_password: Line = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+
+
+class CodeIn(Model):
+    """A code of her authenticator app (or, where it says so, a recovery code)."""
+
+    code: Line = Field(min_length=1, max_length=32)
+
+
+class ReauthIn(Model):
+    """Her password, or a code of her second factor."""
+
+    password: Line | None = Field(default=None, min_length=1, max_length=PASSWORD_MAX_LENGTH)
+    code: Line | None = Field(default=None, min_length=1, max_length=32)
+
+    @model_validator(mode="after")
+    def _one(self) -> "ReauthIn":
+        if not (self.password or self.code):
+            raise ValueError("give password or code")
+        return self
+
+
+class SecondFactorIn(Model):
+    """The sign-in's challenge and a TOTP or recovery code."""
+
+    challenge: Line = Field(min_length=1, max_length=128)
+    code: Line = Field(min_length=1, max_length=32)
+    device_token: Line | None = Field(default=None, max_length=128)
+
+
 class NewSession(Model):
     """A capture session to start."""
 

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import create_model
 
+from ..constants import ACCOUNT_EVENT_KINDS
 from .analysis import ImageQuality
 from .common import Model
 
@@ -23,6 +24,68 @@ class TokenOut(Model):
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme's name, not a secret
     expires_at: str
     user: UserOut
+    # From a sign-in: this browser's device token, to send with its next logins (they are then never refused by
+    # the account's count of wrong passwords).
+    device_token: str | None = None
+
+
+class ChallengeOut(Model):
+    """A right password of an account with a second factor: no token yet; send a code with the challenge."""
+
+    second_factor_required: Literal[True] = True
+    challenge: str
+
+
+class AcceptedOut(Model):
+    """Taken in; the same answer whatever the email (what follows goes by mail)."""
+
+    status: Literal["accepted"] = "accepted"
+    message: str
+
+
+class SignInOut(Model):
+    """One of her live sign-ins."""
+
+    id: str
+    created_at: str
+    last_used_at: str
+    agent_family: str
+    address_prefix: str
+    current: bool
+
+
+class SignInsOut(Model):
+    """Her live sign-ins, newest first."""
+
+    sessions: list[SignInOut]
+
+
+class SetupOut(Model):
+    """A new TOTP secret for her authenticator app (in force once a code confirms it)."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class RecoveryCodesOut(Model):
+    """Her recovery codes, shown this once (each works once)."""
+
+    recovery_codes: list[str]
+
+
+class ActivityEvent(Model):
+    """One event of her account."""
+
+    kind: Literal[ACCOUNT_EVENT_KINDS]
+    at: str
+    agent_family: str | None
+    address_prefix: str | None
+
+
+class ActivityOut(Model):
+    """Her account's activity, newest first (kept a year)."""
+
+    events: list[ActivityEvent]
 
 
 # An image's stored quality: the measured fields, each null for an upload from before it was measured.
@@ -142,6 +205,12 @@ class Deleted(Model):
     """Something was removed."""
 
     deleted: Literal[True] = True
+
+
+class Done(Model):
+    """Done."""
+
+    done: Literal[True] = True
 
 
 class LoggedOut(Model):

@@ -1,23 +1,25 @@
-"""Accounts and bearer tokens: registration, login, logout, token checks, erasure."""
+"""Accounts and their sign-ins: the email and password rules, bearer tokens (checked, idle-limited, listed and
+ended), sudo mode, the password change, erasure."""
 
 import hashlib
-import hmac
 import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from ..db import db
-from ..errors import Conflict, Invalid, TooManyAttempts, Unauthorized
-from ..models import User, utcnow
+from ..errors import Forbidden, Invalid, NotFound, Unauthorized
+from ..models import AuthToken, User, utcnow
 from ..schemas.requests import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from ..store import account_tokens as token_rows
 from ..store import accounts as store
 from ..store import keys
 from ..store.files import storage, user_prefix
+from . import account_mail, activity, login_limits, mail, passwords, second_factor
+from .activity import Client
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 # zxcvbn's score (0-4) below which a password is refused: 0-1 are the common, breached and patterned ones
@@ -25,27 +27,18 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_SCORE = 2
 # A local part this long found in the password makes it guessable from the email.
 EMAIL_IN_PASSWORD_MIN = 3
-# Computed once so an unknown email costs as much as a wrong password (no timing oracle).
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
-# Login limits per window (OWASP ASVS 2.2.1), counted in PostgreSQL before the password is checked, so every
-# worker and server sees the same count: an account's failed attempts, and an address's. Only failures count against
-# an address, because thousands of phones share one behind a carrier's NAT (CGNAT), and a clinic's or a university's
-# network: their good logins must never lock each other out.
-LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_ATTEMPTS = {"account": 5, "address": 20}
-# A failure is reserved before the password is checked (so the limit is exact across workers) and settled after. One
-# never settled (the database went away mid-login, the process died) stops counting after this lease: an attempt
-# that could not be checked is no failure, and an outage costs no one her sign-in.
-LOGIN_RESERVATION = timedelta(seconds=30)
+# A token's last use is written at most once per this much time (not on every request).
+LAST_USE_GRAIN = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
 class IssuedToken:
-    """A freshly issued token: the only moment its plain value exists."""
+    """A freshly issued token (and, from a sign-in, her device's token): the only moment its plain value exists."""
 
     token: str
     expires_at: datetime
     user: User
+    device_token: str | None = None
 
 
 def normalise_email(raw: str) -> str:
@@ -80,89 +73,121 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _issue_token(user: User, ttl_hours: int) -> IssuedToken:
+def issue_token(user: User, ttl_hours: int, client: Client) -> IssuedToken:
+    """A new sign-in of `user` (the caller commits)."""
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(hours=ttl_hours)
-    store.add_token(user.id, hash_token(token), expires_at)
+    store.add_token(user.id, hash_token(token), expires_at, client.agent, client.prefix)
     return IssuedToken(token=token, expires_at=expires_at, user=user)
 
 
-def register(email: str, password: str, ttl_hours: int) -> IssuedToken:
-    """Create an account and log it in; 409 when the email is taken."""
-    address = normalise_email(email)
-    user = store.insert_user(address, generate_password_hash(check_password(password, address)))
-    if user is None:
-        db.session.rollback()
-        raise Conflict("An account with this email already exists.", code="email_taken")
-    keys.add_for(user.id)
-    issued = _issue_token(user, ttl_hours)
-    db.session.commit()
-    return issued
-
-
-def _throttle_key(secret: str, kind: str, value: str) -> str:
-    """The throttle row of an account or address: a keyed hash, so the table holds no email or address."""
-    return f"{kind}:" + hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:40]
-
-
-def _reserve_failures(secret: str, email: str, address: str) -> list[int]:
-    """Reserve a pending failure of the account and of the address; 429 when either has used its limit (a refused
-    attempt checks no password, so it reserves nothing)."""
-    window, lease = LOGIN_WINDOW.total_seconds(), LOGIN_RESERVATION.total_seconds()
-    store.forget_old_failures(window)
-    reserved, refused = [], []
-    for kind, value in (("account", email), ("address", address)):
-        row = store.reserve_failure(_throttle_key(secret, kind, value), LOGIN_ATTEMPTS[kind], window, lease)
-        if row.id is None:
-            refused.append(row.retry_after)
-        else:
-            reserved.append(row.id)
-    if refused:
-        store.drop_failures(reserved)
-    db.session.commit()
-    if refused:
-        wait = max(refused)
-        raise TooManyAttempts(
-            f"Too many login attempts; try again in {wait} seconds.", headers={"Retry-After": str(wait)}
-        )
-    return reserved
-
-
-def login(email: str, password: str, ttl_hours: int, *, secret: str, address: str) -> IssuedToken:
-    """Check credentials and issue a token; the same 401 for a wrong email or password, 429 past the limits."""
-    email = email.strip().lower()
-    reserved = _reserve_failures(secret, email, address or "unknown")
-    user = store.user_by_email(email)
-    # An unknown email is checked against the dummy hash: it costs as much as a wrong password.
-    matches = check_password_hash(_DUMMY_HASH if user is None else user.password_hash, password)
-    if user is None or not matches:
-        store.settle_failures(reserved)
-        db.session.commit()
-        raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
-    # A good password clears the account's failures and gives back this attempt's reservations.
-    store.clear_failures(_throttle_key(secret, "account", email))
-    store.drop_failures(reserved)
-    issued = _issue_token(user, ttl_hours)
-    db.session.commit()
-    return issued
-
-
-def authenticate(token: str) -> User:
-    """The user a live token belongs to, or Unauthorized."""
+def authenticate(token: str, idle_hours: int) -> tuple[User, AuthToken]:
+    """The user a live token belongs to and its row, or Unauthorized (revoked, expired, or unused for longer than
+    the idle limit). Its last use is kept to the minute."""
     found = store.token_owner(hash_token(token))
     if found is None:
         raise Unauthorized("The token is not valid.", code="invalid_token")
     user, auth = found
+    now = utcnow()
     if auth.revoked_at is not None:
         raise Unauthorized("The token has been revoked.", code="revoked_token")
-    if auth.expires_at <= utcnow():
+    if auth.expires_at <= now:
         raise Unauthorized("The token has expired.", code="expired_token")
-    return user
+    last_used = auth.last_used_at or auth.created_at
+    if last_used <= now - timedelta(hours=idle_hours):
+        raise Unauthorized("The token was not used for too long; sign in again.", code="expired_token")
+    if now - last_used >= LAST_USE_GRAIN:
+        auth.last_used_at = now
+        db.session.commit()
+    return user, auth
 
 
 def logout(token: str) -> None:
     """Revoke one token."""
     store.revoke_token(hash_token(token))
+    db.session.commit()
+
+
+def sign_ins(user_id: uuid.UUID, current: AuthToken, idle_hours: int) -> list[dict]:
+    """Her live sign-ins, newest first; `current` marks the one asking."""
+    return [
+        {
+            "id": str(row.id),
+            "created_at": row.created_at.isoformat(),
+            "last_used_at": (row.last_used_at or row.created_at).isoformat(),
+            "agent_family": row.agent_family or "other desktop",
+            "address_prefix": row.address_prefix or "unknown",
+            "current": row.id == current.id,
+        }
+        for row in store.live_tokens(user_id, utcnow() - timedelta(hours=idle_hours))
+    ]
+
+
+def end_sign_in(user_id: uuid.UUID, sign_in_id: object, client: Client) -> None:
+    """End one of her sign-ins (404 when it is none of hers)."""
+    try:
+        wanted = uuid.UUID(str(sign_in_id))
+    except ValueError:
+        wanted = None
+    if wanted is None or store.revoke_tokens(user_id, only=wanted) == 0:
+        raise NotFound("Sign-in not found.")
+    activity.record(user_id, "sessions_revoked", client)
+    db.session.commit()
+
+
+def end_all_sign_ins(user_id: uuid.UUID, client: Client) -> None:
+    """End every sign-in of hers, the asking one too."""
+    store.revoke_tokens(user_id)
+    activity.record(user_id, "sessions_revoked", client)
+    db.session.commit()
+
+
+def require_fresh(auth: AuthToken, window_seconds: int) -> None:
+    """Sudo mode: 403 reauthentication_required unless her password or a code was given on this sign-in within
+    the window."""
+    given = auth.reauthenticated_at
+    if given is None or given <= utcnow() - timedelta(seconds=window_seconds):
+        raise Forbidden(
+            "Enter your password again to do this (POST /api/auth/reauthenticate).", code="reauthentication_required"
+        )
+
+
+def _check_password_given(user: User, password: str, secret: str) -> None:
+    """Her password, limited like a login under her account's own count; 401 when wrong."""
+    reserved = login_limits.reserve(secret, [("password", str(user.id))])
+    matches, rehash = passwords.verify(user.password_hash, password)
+    if not matches:
+        login_limits.failed(reserved)
+        db.session.commit()
+        raise Unauthorized("The password is wrong.", code="invalid_credentials")
+    if rehash:
+        user.password_hash = passwords.hash_password(password)
+    login_limits.passed(reserved, secret, [("password", str(user.id))])
+
+
+def reauthenticate(user: User, auth: AuthToken, password: str | None, code: str | None, secret: str) -> None:
+    """Sudo mode from her password or a code (TOTP or recovery); 401 when wrong."""
+    if password:
+        _check_password_given(user, password, secret)
+    else:
+        reserved = login_limits.reserve(secret, [("password", str(user.id))])
+        if not second_factor.check(user, code or ""):
+            login_limits.failed(reserved)
+            db.session.commit()
+            raise Unauthorized("The code is not valid.", code="invalid_code")
+        login_limits.passed(reserved, secret, [])
+    auth.reauthenticated_at = utcnow()
+    db.session.commit()
+
+
+def change_password(user: User, auth: AuthToken, current: str, new: str, secret: str, client: Client) -> None:
+    """A new password from the current one: every other sign-in ends, this one stays (and counts as fresh)."""
+    _check_password_given(user, current, secret)
+    user.password_hash = passwords.hash_password(check_password(new, user.email))
+    store.revoke_tokens(user.id, keep=auth.id)
+    auth.reauthenticated_at = utcnow()
+    activity.record(user.id, "password_changed", client)
+    mail.queue(user.id, account_mail.notice(user.email, "Your password was changed", "Your password was changed."))
     db.session.commit()
 
 
@@ -175,3 +200,11 @@ def delete_account(user_id: uuid.UUID) -> None:
     store.delete_user(user_id)
     db.session.commit()
     storage().delete_prefix(user_prefix(user_id))
+
+
+def forget_stale(idle_hours: int) -> None:
+    """Drop dead sign-ins, spent or expired single-use tokens and year-old activity (each worker, now and then)."""
+    store.forget_tokens(utcnow() - timedelta(hours=idle_hours))
+    token_rows.forget_tokens(utcnow())
+    activity.forget_old()
+    db.session.commit()

@@ -69,17 +69,28 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read (made so, never widened after)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+
+
 def backup(dest: Path, report: Callable[[str], None] = print) -> dict:
     """Write a backup into `dest` (a new or empty folder): the database first, in one snapshot, then every object.
     An object removed between the two is absent from the copy (its row reads as gone after a restore); one added
     after the snapshot is copied and unused."""
     if dest.exists() and any(dest.iterdir()):
         raise Conflict(f"{dest} is not empty.", code="backup_target_not_empty")
-    (dest / OBJECTS).mkdir(parents=True, mode=0o700)
+    # Readable by the operator alone: the dump holds emails, password hashes and the consent ledger.
+    dest.mkdir(parents=True, exist_ok=True, mode=0o700)
+    dest.chmod(0o700)
+    (dest / OBJECTS).mkdir(mode=0o700)
     uri, env = _libpq()
     revision = db.session.scalar(text("SELECT version_num FROM alembic_version"))
     major = _server_major()
     db.session.remove()
+    (dest / DUMP).touch(mode=0o600)
     subprocess.run(  # noqa: S603 - an operator's command, our own arguments, no shell
         [
             pg_tool("pg_dump", major),
@@ -100,8 +111,9 @@ def backup(dest: Path, report: Callable[[str], None] = print) -> dict:
         except FileNotFoundError:
             continue
         target = dest / OBJECTS / key
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target.write_bytes(data)
+        for folder in reversed(target.relative_to(dest).parents):
+            (dest / folder).mkdir(exist_ok=True, mode=0o700)
+        _write_private(target, data)
         checksums[key] = _sha256(data)
     manifest = {
         "format": FORMAT,
@@ -111,7 +123,7 @@ def backup(dest: Path, report: Callable[[str], None] = print) -> dict:
         "objects": checksums,
         "master_key": "not included: restore needs the master key file kept apart",
     }
-    (dest / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    _write_private(dest / MANIFEST, json.dumps(manifest, indent=1).encode())
     report(f"{len(checksums)} objects copied (sealed, as stored)")
     return manifest
 

@@ -1,7 +1,6 @@
 """Share links: a person lets someone without an account (a clinician) see one session's report until the link
 expires or she revokes it; every opening is counted and logged without identifying the viewer."""
 
-import re
 import secrets
 import uuid
 from datetime import timedelta
@@ -10,24 +9,11 @@ from ..db import db
 from ..errors import NotFound
 from ..models import ShareLink, utcnow
 from ..store import shares as store
+from . import activity
 from .accounts import hash_token
+from .activity import Client
+from .clients import agent_family
 from .clinician_report import Gathered, analysed, gather
-
-# A browser family is all an opening keeps of the viewer: no address, no full user agent.
-AGENT_FAMILIES = (
-    ("edge", re.compile(r"Edg/")),
-    ("chrome", re.compile(r"Chrome/|CriOS/")),
-    ("firefox", re.compile(r"Firefox/|FxiOS/")),
-    ("safari", re.compile(r"Safari/")),
-)
-
-
-def agent_family(user_agent: str | None) -> str:
-    """The coarse family of a browser ("chrome", "firefox", "safari", "edge", "other") and its kind of device."""
-    agent = user_agent or ""
-    family = next((name for name, pattern in AGENT_FAMILIES if pattern.search(agent)), "other")
-    device = "mobile" if re.search(r"Mobile|Android|iPhone|iPad", agent) else "desktop"
-    return f"{family} {device}"
 
 
 def create(
@@ -80,6 +66,8 @@ def open_shared(token: str, opened: str, user_agent: str | None, secret: str) ->
     if link is None:
         raise NotFound("Not found.")
     found = gather(link.user_id, link.session_id, secret, cycle_notes=link.include_cycle_notes)
-    store.record_opening(link, opened, agent_family(user_agent))
+    family = agent_family(user_agent)
+    store.record_opening(link, opened, family)
+    activity.record(link.user_id, "share_opened", Client(family, "unknown"))
     db.session.commit()
     return found

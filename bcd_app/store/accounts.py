@@ -1,4 +1,5 @@
-"""Account rows: users, bearer tokens (kept as hashes) and the login-attempt counts."""
+"""Account rows: users, bearer tokens (kept as hashes, with what signed in and when) and the login-attempt
+counts."""
 
 import uuid
 from datetime import datetime
@@ -52,9 +53,53 @@ def delete_user(user_id: uuid.UUID) -> None:
     db.session.execute(delete(User).where(User.id == user_id))
 
 
-def add_token(user_id: uuid.UUID, token_hash: str, expires_at: datetime) -> None:
-    """Keep a token's hash."""
-    db.session.add(AuthToken(user_id=user_id, token_hash=token_hash, expires_at=expires_at))
+def add_token(user_id: uuid.UUID, token_hash: str, expires_at: datetime, agent: str, prefix: str) -> None:
+    """Keep a new sign-in's token hash (its password or code was just given)."""
+    now = utcnow()
+    db.session.add(
+        AuthToken(
+            user_id=user_id,
+            token_hash=token_hash,
+            created_at=now,
+            expires_at=expires_at,
+            last_used_at=now,
+            agent_family=agent,
+            address_prefix=prefix,
+            reauthenticated_at=now,
+        )
+    )
+
+
+def live_tokens(user_id: uuid.UUID, idle_since: datetime) -> list[AuthToken]:
+    """Her sign-ins still live (not revoked, expired or idle since before `idle_since`), newest first."""
+    now = utcnow()
+    query = select(AuthToken).where(
+        AuthToken.user_id == user_id,
+        AuthToken.revoked_at.is_(None),
+        AuthToken.expires_at > now,
+        AuthToken.last_used_at > idle_since,
+    )
+    return list(db.session.scalars(query.order_by(AuthToken.created_at.desc())))
+
+
+def revoke_tokens(user_id: uuid.UUID, *, only: uuid.UUID | None = None, keep: uuid.UUID | None = None) -> int:
+    """Revoke her live tokens (only one of them, or all but one); how many."""
+    query = update(AuthToken).where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+    if only is not None:
+        query = query.where(AuthToken.id == only)
+    if keep is not None:
+        query = query.where(AuthToken.id != keep)
+    return db.session.execute(query.values(revoked_at=utcnow())).rowcount
+
+
+def forget_tokens(idle_since: datetime) -> None:
+    """Drop tokens expired, revoked, or idle since before `idle_since`: a dead token is no record to keep."""
+    now = utcnow()
+    db.session.execute(
+        delete(AuthToken).where(
+            (AuthToken.expires_at <= now) | (AuthToken.revoked_at.is_not(None)) | (AuthToken.last_used_at <= idle_since)
+        )
+    )
 
 
 def token_owner(token_hash: str) -> tuple[User, AuthToken] | None:

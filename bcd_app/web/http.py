@@ -14,6 +14,8 @@ from .extensions import cors
 
 log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# A year, as HSTS preload lists ask; subdomains too (the API's host serves nothing over plain http).
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
@@ -38,6 +40,9 @@ def _finish(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
+    if request.is_secure:
+        # Over https (directly, or as the proxy says), the browser is told to never come back over plain http.
+        response.headers["Strict-Transport-Security"] = HSTS
     if request.path.startswith("/api/"):
         # CORS headers depend on the Origin, allowed or not: shared caches must key on it.
         response.vary.add("Origin")

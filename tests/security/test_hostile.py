@@ -13,10 +13,14 @@ from sqlalchemy import text
 from bcd_app.db import db
 from tests.helpers import completed_session, create_session, data_of, upload
 
-ID_PARAMS = {"session_id", "image_id", "current_id", "previous_id"}
+ID_PARAMS = {"session_id", "image_id", "current_id", "previous_id", "sign_in_id"}
 PUBLIC_ENDPOINTS = {
     "api.auth.register",
     "api.auth.login",
+    "api.auth.login_second_factor",
+    "api.auth.verify_email",
+    "api.auth.request_reset",
+    "api.auth.confirm_reset",
     "api.media.image_file",
     "api.media.signed_region_map",
     "api.media.capture_guide_file",
