@@ -16,7 +16,7 @@ from .registration import Alignment, registrable, rescaled, shrink, warp_to
 GRID = REGION_GRID
 # This comparison's version: an outcome kept by another version (photo_comparisons) is computed again. Change it
 # with any constant or step below.
-COMPARISON_VERSION = "home-capture-2"
+COMPARISON_VERSION = "home-capture-3"
 # Both photos are compared at this longer side (px): fine enough for a spot of 1% of the photo and for skin
 # texture, small enough for a dense flow in a few milliseconds.
 REGION_SIZE = 256

@@ -26,6 +26,15 @@ ECC_ITERATIONS = 15
 ECC_EPSILON = 1e-4
 ECC_GAUSS = 5
 ECC_COARSE_FACTOR = 0.5
+# When neither ORB nor ECC from the unmoved frame registers a pair (smooth skin gives ORB little, and a turned or
+# re-framed phone leaves ECC's basin), ECC starts again from a few poses: the shift phase correlation finds (and
+# none), turned by these angles, scaled by these factors, on the grey copies and on their gradient magnitude (the
+# outline, arms and areolas, whatever the lamp did); the plausible result that correlates best is kept.
+RESTART_ANGLES_DEG = (0.0, -5.0, 5.0)
+RESTART_SCALES = (1.0, 0.92, 1.08)
+GRADIENT_SIGMA = 1.5
+# A restart's result must correlate at least this well (over the overlap) to count as the same scene.
+RESTART_MIN_CORRELATION = 0.3
 # A working copy whose shorter side is below this (px) has too little of a frame to register (a strip, a thumbnail):
 # it is compared unaligned, never warped through a map fitted on a few pixels.
 MIN_REGISTRABLE_SIDE = 32
@@ -159,6 +168,57 @@ def _ecc_coarse_to_fine(moving: np.ndarray, reference: np.ndarray, start: np.nda
     return _ecc(moving, reference, _scaled(coarse, 1 / ECC_COARSE_FACTOR))
 
 
+def _gradient(grey: np.ndarray) -> np.ndarray:
+    """The gradient magnitude of a lightly blurred grey copy."""
+    smooth = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), GRADIENT_SIGMA)
+    return cv2.magnitude(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
+
+
+def _restart_poses(moving: np.ndarray, reference: np.ndarray, scale: float) -> list[np.ndarray]:
+    """Starting homographies (moving -> reference): the frames' scale, with and without the shift phase
+    correlation finds, turned and scaled about the reference's centre by RESTART_ANGLES_DEG and RESTART_SCALES."""
+    height, width = reference.shape
+    base = np.diag([scale, scale, 1.0])
+    scaled = cv2.warpPerspective(moving, base, (width, height)).astype(np.float32)
+    window = cv2.createHanningWindow((width, height), cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(reference.astype(np.float32), scaled, window)
+    poses = []
+    for angle in RESTART_ANGLES_DEG:
+        for factor in RESTART_SCALES:
+            turn = np.vstack([cv2.getRotationMatrix2D((width / 2, height / 2), angle, factor), [0.0, 0.0, 1.0]])
+            for shift in ((0.0, 0.0), (-dx, -dy)):
+                poses.append(turn @ np.array([[1, 0, shift[0]], [0, 1, shift[1]], [0, 0, 1.0]]) @ base)
+    return poses
+
+
+def _correlation(matrix: np.ndarray, moving: np.ndarray, reference: np.ndarray) -> float:
+    """Correlation of `moving` brought onto `reference` with it, over the part it covers (-1 when it covers less
+    than half)."""
+    size = reference.shape[::-1]
+    warped = cv2.warpPerspective(moving.astype(np.float32), matrix, size, flags=cv2.INTER_LINEAR)
+    covered = cv2.warpPerspective(np.ones(moving.shape, np.uint8), matrix, size) > 0
+    if covered.mean() < 0.5:
+        return -1.0
+    a, b = warped[covered], reference.astype(np.float32)[covered]
+    a, b = a - a.mean(), b - b.mean()
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9))
+
+
+def _ecc_restarts(moving: np.ndarray, reference: np.ndarray, scale: float) -> np.ndarray | None:
+    """ECC from each restart pose, on the grey copies and on their gradients: the plausible result that
+    correlates best (at least RESTART_MIN_CORRELATION), or None."""
+    best, best_score = None, RESTART_MIN_CORRELATION
+    for pair in ((moving, reference), (_gradient(moving), _gradient(reference))):
+        for start in _restart_poses(moving, reference, scale):
+            found = _ecc_coarse_to_fine(*pair, start)
+            if found is None or not _plausible(found, reference.shape):
+                continue
+            score = _correlation(found, *pair)
+            if score > best_score:
+                best, best_score = found, score
+    return best
+
+
 def _plausible(matrix: np.ndarray, shape: tuple[int, int]) -> bool:
     candidate = Alignment(True, "", 0, None, matrix)
     longest = max(shape)
@@ -199,6 +259,10 @@ def align(moving: np.ndarray, reference: np.ndarray) -> Alignment:
         refined = _ecc(small_m, small_r, found)
         if refined is not None and _plausible(refined, small_r.shape):
             found, method = refined, "orb+ransac+ecc"
+    if (found is None or not _plausible(found, small_r.shape)) and min(small_m.std(), small_r.std()) >= 1.0:
+        restarted = _ecc_restarts(small_m, small_r, factor_r / factor_m)
+        if restarted is not None:
+            found, method, residual = restarted, "ecc-restarts", None
     if found is None or not _plausible(found, small_r.shape):
         return Alignment(False, "none" if found is None else method, inliers, residual, IDENTITY.copy())
     matrix = rescaled(found, 1.0 / factor_m, 1.0 / factor_r)
