@@ -19,6 +19,9 @@ from .activity import Client
 # Single-use tokens: their kinds and how long each lives.
 VERIFY, RESET = "verify_email", "password_reset"
 LIFETIMES = {VERIFY: timedelta(days=2), RESET: timedelta(minutes=30)}
+# A reset link (asked for, or sent because someone registered her email) goes at most once per this long: nobody
+# can fill her inbox through these forms.
+RESET_MAIL_GAP = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,10 @@ def _single_use(user_id: uuid.UUID, kind: str) -> str:
     return token
 
 
+def _reset_mailed_lately(user_id: uuid.UUID) -> bool:
+    return token_rows.made_since(user_id, RESET, utcnow() - RESET_MAIL_GAP)
+
+
 def register(
     email: str, password: str, ttl_hours: int, client: Client, links: Links, *, verification_required: bool
 ) -> IssuedToken | None:
@@ -55,7 +62,8 @@ def register(
             db.session.rollback()
             raise Conflict("An account with this email already exists.", code="email_taken")
         owner = store.user_by_email(address)
-        mail.queue(owner.id, account_mail.account_exists(address, links.reset(_single_use(owner.id, RESET))))
+        if not _reset_mailed_lately(owner.id):
+            mail.queue(owner.id, account_mail.account_exists(address, links.reset(_single_use(owner.id, RESET))))
         db.session.commit()
         return None
     keys.add_for(user.id)
@@ -86,7 +94,7 @@ def request_reset(email: str, links: Links) -> None:
     except Invalid:
         return
     user = store.user_by_email(address)
-    if user is not None:
+    if user is not None and not _reset_mailed_lately(user.id):
         mail.queue(user.id, account_mail.reset_password(address, links.reset(_single_use(user.id, RESET))))
         db.session.commit()
 

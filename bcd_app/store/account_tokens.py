@@ -16,6 +16,16 @@ def add_token(user_id: uuid.UUID, kind: str, token_hash: str, expires_at: dateti
     db.session.add(AccountToken(user_id=user_id, kind=kind, token_hash=token_hash, expires_at=expires_at))
 
 
+def made_since(user_id: uuid.UUID, kind: str, since: datetime) -> bool:
+    """Whether a token of this kind was made for her after `since`."""
+    found = db.session.scalar(
+        select(AccountToken.id).where(
+            AccountToken.user_id == user_id, AccountToken.kind == kind, AccountToken.created_at > since
+        )
+    )
+    return found is not None
+
+
 def use_token(kind: str, token_hash: str) -> uuid.UUID | None:
     """Spend a live single-use token (once: the row is marked in the same statement); the owner's id, or None."""
     return db.session.scalar(
