@@ -12,7 +12,6 @@ import numpy as np
 
 from ..constants import ACTIVE_JOB_STATES
 from ..errors import Conflict
-from ..habit.cycle import where_in_cycle
 from ..models import CaptureSession, utcnow
 from ..report.chart import Point, history_chart
 from ..report.document import AngleSection, CycleLine, ReportData
@@ -20,7 +19,7 @@ from ..schemas.analysis import AnalysisResult, AngleResult
 from ..store import images, jobs, results
 from ..store import schedules as schedule_rows
 from ..vision.drawing import encoded, region_map, side_by_side
-from .cycle_log import days_text, logged
+from .cycle_log import days_text, logged, place_at
 from .reports import stored_result
 from .sessions import get_owned_session
 
@@ -139,7 +138,7 @@ def cycle_lines(user_id: uuid.UUID, zone: ZoneInfo, with_notes: bool) -> list[Cy
     lines = []
     for row in results.trend_points(user_id):
         day = row.created_at.astimezone(zone).date()
-        place = where_in_cycle(entries, day)
+        place = place_at(entries, row.created_at, zone)
         if place.source == "unknown":
             continue
         symptoms, other, notes = texts.get(day, (None, None, None))

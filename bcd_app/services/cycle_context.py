@@ -5,17 +5,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..constants import UNKNOWN_PHASE
-from ..habit.cycle import Logged, where_in_cycle
+from ..habit.cycle import Logged
 from ..schemas.analysis import CycleContext, CyclePlace, SamePhaseSession
 from ..scoring.insights import cycle_insight
 from ..scoring.numbers import rounded
 from ..store import schedules as schedule_rows
 from ..store import vectors
-from .cycle_log import logged
+from .cycle_log import logged, place_at
 
 
 def _place(entries: list[Logged], moment: datetime, zone: ZoneInfo) -> CyclePlace:
-    place = where_in_cycle(entries, moment.astimezone(zone).date())
+    place = place_at(entries, moment, zone)
     return CyclePlace(cycle_day=place.cycle_day, phase=place.phase, source=place.source)
 
 

@@ -3,13 +3,13 @@ in her cycle for the analysis, the schedule and the report."""
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..constants import ANALYSIS_CONSENT
 from ..db import db
 from ..errors import Invalid, NotFound
-from ..habit.cycle import Logged
+from ..habit.cycle import Logged, Place, where_in_cycle
 from ..models import CycleLog, utcnow
 from ..schemas.requests import CycleLogIn, CycleRange, calendar_date
 from ..store import cycle_logs as store
@@ -107,6 +107,11 @@ def all_entries(user_id: uuid.UUID) -> list[dict]:
 def logged(user_id: uuid.UUID) -> list[Logged]:
     """Her log as the cycle estimate reads it (no text opened)."""
     return [Logged(row.day, row.phase, row.period_start, row.cycle_length) for row in store.all_of(user_id)]
+
+
+def place_at(entries: list[Logged], moment: datetime, zone: ZoneInfo) -> Place:
+    """Where a moment fell in her cycle: its day in her zone, placed by her log."""
+    return where_in_cycle(entries, moment.astimezone(zone).date())
 
 
 def days_text(user_id: uuid.UUID) -> dict[date, tuple[list[str], str | None, str | None]]:
