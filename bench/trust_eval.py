@@ -188,6 +188,57 @@ def phantom_views(
     ]
 
 
+def phantom_case(
+    seed: int, person: tuple, kind: str | None, area: float, factors: tuple, strength: float
+) -> tuple[phantom.Body, phantom.Body, phantom.Shot, phantom.Shot]:
+    """One view of the phantom bench: her body, today's (changed when `kind` is given), the baseline's shot and
+    today's home re-take of it, all from one seeded generator."""
+    rng = np.random.default_rng([seed, person[0], int(area * 1000), len(factors), int(strength * 10), 99])
+    body = _body(person)
+    today_body = body if kind is None else phantom.changed(body, kind, area, rng)
+    return body, today_body, phantom.Shot(seed=int(rng.integers(0, 2**31))), phantom.retake(rng, factors, strength)
+
+
+def registration_residuals(people: tuple, seeds: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """Quiet home re-takes of the phantom (every factor): the share registered, and for each registered view the
+    median distance (px at the working size) between where today's body points are taken from for the baseline's
+    pixels that truly show them (the renderer's ground truth): by the homography alone, and by the homography
+    with the comparison's dense flow (what the region comparison compares)."""
+    from scipy.spatial import cKDTree
+
+    registered, residuals, flowed = [], [], []
+    for seed in range(seeds):
+        for person in people:
+            body, _, base_shot, today_shot = phantom_case(seed, person, None, 0.0, phantom.FACTORS, 1.0)
+            base = preprocessing.fit_long_side(phantom.render(body, base_shot))
+            today = preprocessing.fit_long_side(phantom.render(body, today_shot))
+            alignment = registration.align(today, base)
+            registered.append(alignment.ok)
+            if not alignment.ok:
+                continue
+            width = phantom.IMAGE_SIZE[0]
+            bx, by = phantom.surface_coordinates(body, base_shot)
+            tx, ty = phantom.surface_coordinates(body, today_shot)
+            on_base = np.argwhere(phantom.seen_body(body, base_shot)[::2, ::2]) * 2
+            tree = cKDTree(np.stack([bx[tuple(on_base.T)], by[tuple(on_base.T)]], axis=1))
+            points = np.argwhere(phantom.seen_body(body, today_shot)[8::16, 8::16]) * 16 + 8
+            _, nearest = tree.query(np.stack([tx[tuple(points.T)], ty[tuple(points.T)]], axis=1))
+            truth = on_base[nearest][:, ::-1] * (base.shape[1] / width)
+            moved = points[:, ::-1].astype(np.float32) * (today.shape[1] / width)
+            mapped = cv2.perspectiveTransform(moved[None], alignment.matrix)[0]
+            residuals.append(float(np.median(np.linalg.norm(mapped - truth, axis=1))))
+            # With the flow: the reference pixel q takes today's pixel at H^-1(q + flow(q)), at REGION_SIZE.
+            _, _, how = regions.register(today, base, alignment)
+            factor_r = how.flow.shape[1] / base.shape[1]
+            factor_m = registration.shrink(today, regions.REGION_SIZE)[1]
+            q = truth * factor_r
+            inside = (q[:, 0] < how.flow.shape[1] - 1) & (q[:, 1] < how.flow.shape[0] - 1)
+            step = how.flow[q[inside, 1].astype(int), q[inside, 0].astype(int)]
+            taken = cv2.perspectiveTransform((q[inside] + step)[None].astype(np.float64), np.linalg.inv(how.matrix))[0]
+            flowed.append(float(np.median(np.linalg.norm(taken / factor_m - moved[inside], axis=1))))
+    return float(np.mean(registered)), np.array(residuals), np.array(flowed)
+
+
 @functools.cache
 def phantom_pairs(
     people: tuple, kind: str | None, area: float, factors: tuple, seeds: int, strength: float, first: int
@@ -198,13 +249,7 @@ def phantom_pairs(
     found = []
     for seed in range(first, first + seeds):
         for person in people:
-            rng = np.random.default_rng([seed, person[0], int(area * 1000), len(factors), int(strength * 10), 99])
-            body = _body(person)
-            today_body = body if kind is None else phantom.changed(body, kind, area, rng)
-            base_shot, today_shot = (
-                phantom.Shot(seed=int(rng.integers(0, 2**31))),
-                phantom.retake(rng, factors, strength),
-            )
+            body, today_body, base_shot, today_shot = phantom_case(seed, person, kind, area, factors, strength)
             base_photo = phantom.render(body, base_shot)
             box = phantom.change_box(today_body, base_shot)
             base = preprocessing.fit_long_side(base_photo)
@@ -284,6 +329,13 @@ def trust_table(photos: dict, seeds: int) -> None:
         if kind is None:
             unregistered = np.mean([not v.aligned for v in found])
             print(f"{'  unregistered':24s} {unregistered:19.1%}")
+            share, residual, flowed = registration_residuals(PHANTOM_HELD_OUT, 2 * seeds)
+            print(
+                f"  registered against the renderer's camera: {share:.1%}; residual per view (median over the body, px "
+                f"at {preprocessing.WORKING_SIZE} px), homography: median {np.median(residual):.2f}, 90% "
+                f"{np.quantile(residual, 0.9):.2f}; with the dense flow: median {np.median(flowed):.2f}, 90% "
+                f"{np.quantile(flowed, 0.9):.2f}"
+            )
     operating_curves(photos, seeds)
     honest_floors(seeds)
     careful = {

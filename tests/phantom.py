@@ -170,18 +170,22 @@ def changed(body: Body, kind: str, area: float, rng: np.random.Generator) -> Bod
     return replace(body, height=height.astype(np.float32), albedo=albedo.astype(np.float32), change=mask)
 
 
-def _moved_body(body: Body, shot: Shot) -> Body:
-    """The body bent by breath (a smooth field) and moved by posture against the wall, which stays."""
-    if not shot.breath and not any(shot.posture):
-        return body
+def _body_maps(body: Body, shot: Shot) -> tuple[np.ndarray, np.ndarray]:
+    """For each world grid point, the grid point of the body at rest that breath and posture bring there."""
     rng = np.random.default_rng([shot.seed, 11])
     rows, cols = body.body.shape
     ys, xs = np.mgrid[0:rows, 0:cols].astype(np.float32)
     scale = max(rows, cols)
     bend_x = _smooth_noise(rng, (rows, cols), 120.0) * shot.breath * scale
     bend_y = _smooth_noise(rng, (rows, cols), 120.0) * shot.breath * scale
-    map_x = xs + bend_x - shot.posture[0] * scale
-    map_y = ys + bend_y - shot.posture[1] * scale
+    return xs + bend_x - shot.posture[0] * scale, ys + bend_y - shot.posture[1] * scale
+
+
+def _moved_body(body: Body, shot: Shot) -> Body:
+    """The body bent by breath (a smooth field) and moved by posture against the wall, which stays."""
+    if not shot.breath and not any(shot.posture):
+        return body
+    map_x, map_y = _body_maps(body, shot)
 
     def warp(layer: np.ndarray) -> np.ndarray:
         return cv2.remap(layer, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -278,6 +282,19 @@ def render(body: Body, shot: Shot) -> np.ndarray:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "JPEG", quality=shot.jpeg_quality)
     return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def surface_coordinates(body: Body, shot: Shot) -> tuple[np.ndarray, np.ndarray]:
+    """The point of the body at rest (x, y mm) each pixel of the full-size render shows, wherever breath and
+    posture moved it: the camera's ground truth, for measuring a registration."""
+    x, y = _surface_points(_moved_body(body, shot), shot)
+    if not shot.breath and not any(shot.posture):
+        return x, y
+    map_x, map_y = _body_maps(body, shot)
+    return (
+        _sample(map_x, x, y) * WORLD_STEP - WORLD_WIDTH / 2,
+        _sample(map_y, x, y) * WORLD_STEP - WORLD_HEIGHT / 2,
+    )
 
 
 def seen_body(body: Body, shot: Shot) -> np.ndarray:
