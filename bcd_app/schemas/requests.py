@@ -4,10 +4,10 @@ import re
 import uuid
 from datetime import date
 from functools import cache
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import available_timezones as _zones
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from ..constants import (
     ANGLES,
@@ -196,20 +196,25 @@ def calendar_date(value: str) -> date:
     return date.fromisoformat(value)
 
 
+def _strict_date(value: object) -> object:
+    return calendar_date(value) if isinstance(value, str) else value
+
+
+# A date given as text in exactly the YYYY-MM-DD form (pydantic alone also takes other ISO 8601 forms).
+CalendarDate = Annotated[date, BeforeValidator(_strict_date)]
+
+
 class CycleLogIn(Model):
     """One day of her cycle log, written whole (what is left out is cleared)."""
 
     phase: Literal[CYCLE_PHASES] = "unknown"
-    period_start: date | None = Field(default=None, description="The first day of her last period (YYYY-MM-DD).")
+    period_start: CalendarDate | None = Field(
+        default=None, description="The first day of her last period (YYYY-MM-DD)."
+    )
     cycle_length: int | None = Field(default=None, ge=CYCLE_LENGTH_RANGE[0], le=CYCLE_LENGTH_RANGE[1])
     symptoms: list[Literal[CYCLE_SYMPTOMS]] = Field(default_factory=list, max_length=len(CYCLE_SYMPTOMS))
     other_symptom: Line | None = Field(default=None, max_length=100)
     notes: Paragraph | None = Field(default=None, max_length=MAX_CYCLE_NOTES_LENGTH)
-
-    @field_validator("period_start", mode="before")
-    @classmethod
-    def _strict_date(cls, value: object) -> object:
-        return calendar_date(value) if isinstance(value, str) else value
 
     @field_validator("symptoms")
     @classmethod
@@ -220,13 +225,8 @@ class CycleLogIn(Model):
 class CycleRange(Model):
     """The days of the cycle log to list: from and to, both included, YYYY-MM-DD."""
 
-    first: date = Field(alias="from")
-    last: date = Field(alias="to")
-
-    @field_validator("first", "last", mode="before")
-    @classmethod
-    def _strict_date(cls, value: object) -> object:
-        return calendar_date(value) if isinstance(value, str) else value
+    first: CalendarDate = Field(alias="from")
+    last: CalendarDate = Field(alias="to")
 
     @model_validator(mode="after")
     def _ordered(self) -> "CycleRange":

@@ -154,15 +154,11 @@ def require_fresh(auth: AuthToken, window_seconds: int) -> None:
 
 def _check_password_given(user: User, password: str, secret: str) -> None:
     """Her password, limited like a login under her account's own count; 401 when wrong."""
-    reserved = login_limits.reserve(secret, [("password", str(user.id))])
-    matches, rehash = passwords.verify(user.password_hash, password)
-    if not matches:
-        login_limits.failed(reserved)
-        db.session.commit()
-        raise Unauthorized("The password is wrong.", code="invalid_credentials")
-    if rehash:
+    counted = [("password", str(user.id))]
+    wrong = Unauthorized("The password is wrong.", code="invalid_credentials")
+    login_limits.checked(secret, counted, lambda: passwords.verify(user.password_hash, password), wrong, counted)
+    if passwords.outdated(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    login_limits.passed(reserved, secret, [("password", str(user.id))])
 
 
 def reauthenticate(user: User, auth: AuthToken, password: str | None, code: str | None, secret: str) -> None:
@@ -170,12 +166,9 @@ def reauthenticate(user: User, auth: AuthToken, password: str | None, code: str 
     if password:
         _check_password_given(user, password, secret)
     else:
-        reserved = login_limits.reserve(secret, [("password", str(user.id))])
-        if not second_factor.check(user, code or ""):
-            login_limits.failed(reserved)
-            db.session.commit()
-            raise Unauthorized("The code is not valid.", code="invalid_code")
-        login_limits.passed(reserved, secret, [])
+        counted = [("password", str(user.id))]
+        wrong = Unauthorized("The code is not valid.", code="invalid_code")
+        login_limits.checked(secret, counted, lambda: second_factor.check(user, code or ""), wrong, [])
     auth.reauthenticated_at = utcnow()
     db.session.commit()
 

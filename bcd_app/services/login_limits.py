@@ -3,10 +3,11 @@ PostgreSQL, exact across workers; reserved before a password or code is checked 
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import timedelta
 
 from ..db import db
-from ..errors import TooManyAttempts
+from ..errors import ApiError, TooManyAttempts
 from ..store import accounts as store
 
 # Login limits per window (OWASP ASVS 2.2.1). Only failures count against an address, because thousands of
@@ -65,3 +66,20 @@ def passed(reserved: list[int], secret: str, cleared: list[tuple[str, str]]) -> 
     store.drop_failures(reserved)
     for kind, value in cleared:
         store.clear_failures(key(secret, kind, value))
+
+
+def checked(
+    secret: str,
+    counted: list[tuple[str, str]],
+    check: Callable[[], bool],
+    wrong: ApiError,
+    cleared: list[tuple[str, str]],
+) -> None:
+    """Run `check` under the limits of `counted`: a failure counts (committed) and raises `wrong`; a pass gives
+    the reservations back and clears the `cleared` keys' failures (the caller commits)."""
+    reserved = reserve(secret, counted)
+    if not check():
+        failed(reserved)
+        db.session.commit()
+        raise wrong
+    passed(reserved, secret, cleared)

@@ -17,16 +17,19 @@ def hash_password(password: str) -> str:
     return HASHER.hash(password)
 
 
-def verify(stored: str | None, password: str) -> tuple[bool, bool]:
-    """Whether `password` matches `stored` (None: no account; the dummy is checked for the same cost), and whether
-    the hash should be replaced (an older scheme or parameters)."""
+def verify(stored: str | None, password: str) -> bool:
+    """Whether `password` matches `stored` (None: no account; the dummy is checked for the same cost)."""
     if stored is None:
         _matches_argon2(_DUMMY_HASH, password)
-        return False, False
+        return False
     if not stored.startswith("$argon2"):
-        return check_password_hash(stored, password), True
-    matches = _matches_argon2(stored, password)
-    return matches, matches and HASHER.check_needs_rehash(stored)
+        return check_password_hash(stored, password)
+    return _matches_argon2(stored, password)
+
+
+def outdated(stored: str) -> bool:
+    """Whether a hash is of an older scheme or parameters (replaced at the next right password)."""
+    return not stored.startswith("$argon2") or HASHER.check_needs_rehash(stored)
 
 
 def _matches_argon2(stored: str, password: str) -> bool:

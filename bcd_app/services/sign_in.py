@@ -118,13 +118,13 @@ def login(attempt: Attempt, ttl_hours: int, *, secret: str, verification_require
             _locked(email, attempt.client)
         raise
     user = store.user_by_email(email)
-    matches, rehash = passwords.verify(None if user is None else user.password_hash, attempt.password)
+    matches = passwords.verify(None if user is None else user.password_hash, attempt.password)
     if user is None or not matches:
         login_limits.failed(reserved)
         db.session.commit()
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
     login_limits.passed(reserved, secret, [("account", email)] if not known else [("device", known)])
-    if rehash:
+    if passwords.outdated(user.password_hash):
         user.password_hash = passwords.hash_password(attempt.password)
     if verification_required and user.email_verified_at is None:
         db.session.commit()
