@@ -15,3 +15,10 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
+
+
+def contended(exc: Exception) -> bool:
+    """Whether PostgreSQL gave a statement up over another transaction rather than being out of reach: a deadlock
+    or serialisation failure (SQLSTATE class 40) or a lock not granted in time (55P03). Retrying is the cure."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return sqlstate.startswith("40") or sqlstate == "55P03"

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from ..constants import JobStatus
-from ..db import db
+from ..db import contended, db
 from ..errors import ApiError
 from ..services import accounts, features, mail, previews, regions
 from ..services.analysis import analyze_session
@@ -387,9 +387,11 @@ class JobRunner:
                 try:
                     self._record(job, outcome, time.perf_counter() - started)
                 except DATABASE_DOWN as exc:
-                    # Nothing was written: the lease expires and the job runs again once the database is back.
+                    # Nothing was written: the lease expires and the job runs again (once the database is back,
+                    # or at once when it only lost a deadlock to an erasure or another writer).
                     db.session.rollback()
-                    outage.watch.failed(self.app, exc)
+                    if not contended(exc):
+                        outage.watch.failed(self.app, exc)
         finally:
             with self._lock:
                 self._running.discard(job.id)

@@ -8,9 +8,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
 from zxcvbn import zxcvbn
 
-from ..db import db
+from ..db import contended, db
 from ..errors import Forbidden, Invalid, NotFound, Unauthorized
 from ..models import AuthToken, User, utcnow
 from ..schemas.requests import EMAIL_MAX_LENGTH, PASSWORD_MIN_LENGTH
@@ -29,6 +30,8 @@ MIN_PASSWORD_SCORE = 2
 EMAIL_IN_PASSWORD_MIN = 3
 # A token's last use is written at most once per this much time (not on every request).
 LAST_USE_GRAIN = timedelta(minutes=1)
+# How often an erasure's delete is tried when PostgreSQL ends it as a deadlock's victim.
+ERASE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -187,11 +190,20 @@ def change_password(user: User, auth: AuthToken, current: str, new: str, secret:
 def delete_account(user_id: uuid.UUID) -> None:
     """Erase a user: her data key first, in a commit of its own (from then on every copy of her photos, in any
     storage or backup, is unreadable, even if what follows is interrupted), then every row (cascades carry
-    sessions, images, vectors, jobs, logs, tokens, consents, share links) and every file."""
+    sessions, images, vectors, jobs, logs, tokens, consents, share links) and every file. The rows' delete runs
+    again when it loses a deadlock to her own analysis finishing (its log row waits on her account row while the
+    cascade waits on its job row): PostgreSQL ends one of the two, and the erasure is the one that must not fail."""
     keys.destroy(user_id)
     db.session.commit()
-    store.delete_user(user_id)
-    db.session.commit()
+    for attempt in range(ERASE_ATTEMPTS):
+        try:
+            store.delete_user(user_id)
+            db.session.commit()
+            break
+        except OperationalError as exc:
+            db.session.rollback()
+            if not contended(exc) or attempt == ERASE_ATTEMPTS - 1:
+                raise
     storage().delete_prefix(user_prefix(user_id))
 
 

@@ -7,12 +7,14 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import exc as orm_exc
 from werkzeug.exceptions import HTTPException
 
+from ..db import contended
 from ..errors import ApiError
 from . import outage
 
 log = logging.getLogger(__name__)
 DATABASE_UNAVAILABLE = "The service is briefly unavailable; please try again shortly."
 DATABASE_RETRY_AFTER_SECONDS = 5
+CONTENDED = "The request met another one changing the same data; please retry."
 
 
 def error_response(status: int, code: str, message: str, headers: dict | None = None) -> Response:
@@ -88,6 +90,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(sa_exc.InterfaceError)
     @app.errorhandler(sa_exc.TimeoutError)
     def _database_unavailable(exc: Exception) -> Response:
+        if contended(exc):
+            # The database is there; another transaction was in the way (a deadlock): the same request can go again.
+            log.warning("database contention", extra={"error_type": type(exc.orig).__name__})
+            return error_response(409, "conflict", CONTENDED, {"Retry-After": "1"})
         outage.watch.failed(app, exc)
         return error_response(
             503, "database_unavailable", DATABASE_UNAVAILABLE, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}

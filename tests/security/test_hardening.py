@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from bcd_app import create_app
-from bcd_app.db import db
+from bcd_app.db import contended, db
 from tests import photo_data
 from tests.conftest import make_config
 from tests.helpers import completed_session, create_session, data_of, upload, wait_until
@@ -194,6 +195,61 @@ def test_erasing_an_account_while_its_session_is_analysed_is_200(app, client, au
     assert client.delete("/api/account", headers=headers).status_code == 200
     with app.app_context():
         assert db.session.scalar(text("SELECT count(*) FROM sessions")) == 0
+
+
+def test_an_erasure_that_loses_a_deadlock_runs_again_and_answers_200(app, client, auth):
+    # The race the job pool can run into, made on purpose: another transaction holds her session row (as an
+    # analysis finishing holds its job row), the erasure's cascade waits on it, then that transaction writes a log
+    # row for her account, which waits on the erasure: PostgreSQL ends one of the two after deadlock_timeout.
+    headers = auth.register("deadlock@example.com")
+    sid = create_session(client, headers)
+    with app.app_context():
+        user_id = db.session.scalar(text("SELECT user_id FROM sessions WHERE id = :s"), {"s": sid})
+        blocker = db.engine.connect()
+    answers: list[int] = []
+    erasure = threading.Thread(
+        target=lambda: answers.append(client.delete("/api/account", headers=headers).status_code)
+    )
+    try:
+        blocker.execute(text("SELECT 1 FROM sessions WHERE id = :s FOR UPDATE"), {"s": sid})
+        erasure.start()
+        mine = blocker.scalar(text("SELECT pg_backend_pid()"))
+        wait_until(
+            lambda: blocker.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE :mine = ANY(pg_blocking_pids(pid))"), {"mine": mine}
+            ),
+            what="the erasure waiting on the session row",
+        )
+        try:
+            blocker.execute(
+                text(
+                    "INSERT INTO analysis_logs (session_id, user_id, status, attempt, processing_time, created_at) "
+                    "VALUES (:s, :u, 'failed', 1, 0, now())"
+                ),
+                {"s": sid, "u": user_id},
+            )
+            blocker.commit()
+        except OperationalError:
+            blocker.rollback()
+    finally:
+        erasure.join(60)
+        blocker.close()
+    assert answers == [200]
+    with app.app_context():
+        assert db.session.scalar(text("SELECT count(*) FROM users WHERE email = 'deadlock@example.com'")) == 0
+
+
+def test_a_lock_not_granted_is_contention_and_an_unreachable_server_is_not(app):
+    with app.app_context(), db.engine.connect() as holder, db.engine.connect() as waiter:
+        holder.execute(text("SELECT 1 FROM users FOR UPDATE"))
+        waiter.execute(text("SET lock_timeout = '50ms'"))
+        with pytest.raises(OperationalError) as lost:
+            waiter.execute(text("LOCK TABLE users IN EXCLUSIVE MODE"))
+        assert contended(lost.value)
+    unreachable = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+    with pytest.raises(OperationalError) as down:
+        unreachable.connect()
+    assert not contended(down.value)
 
 
 def test_erasure_racing_its_own_requests_never_answers_500(app, client, auth, jpeg):
