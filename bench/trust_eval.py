@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bcd_app.constants import VARIATION_BANDS
 from bcd_app.scoring.noise_floor import PRIOR_FLOOR, noise_floor
-from bcd_app.vision import features, preprocessing, regions, registration
+from bcd_app.vision import change_scan, features, preprocessing, regions, registration
 from bcd_app.vision.embeddings import embedder
 from tests import phantom, photo_data
 
@@ -118,7 +118,6 @@ class View:
     """One re-taken view against its baseline: the cells' changes, which overlap the change, the distance."""
 
     changes: np.ndarray
-    evidence: np.ndarray
     inside: np.ndarray
     distance: float
     aligned: bool
@@ -135,11 +134,9 @@ def evaluate(base: np.ndarray, today: np.ndarray, box: tuple | None, base_output
         cells = regions.with_semantic(cells, canonical_map, regions.own_cells(base_map, base.shape[:2]), base.shape[:2])
     # As the analysis does: an unregistered view flags nothing (it is compared unaligned).
     changes = np.array([cell.change if alignment.ok else 0.0 for cell in cells])
-    compared = [cell for cell in cells if cell.coverage >= regions.MIN_COVERAGE]
-    evidence = np.array([(c.appearance, c.texture, c.shape, c.semantic or 0.0) for c in compared]).reshape(-1, 4)
     inside = np.array([box is not None and overlaps(cell, box, base.shape) for cell in cells])
     distance = float(1.0 - vector @ base_vector)
-    return View(changes, evidence, inside, distance, alignment.ok)
+    return View(changes, inside, distance, alignment.ok)
 
 
 def views(
@@ -425,32 +422,53 @@ def learned_floors(photos: dict, names: tuple, sessions: int) -> list[np.ndarray
     ]
 
 
-def _quiet(seeds: int, strength: float = 1.0) -> list:
-    """Registered quiet re-takes (nothing changed) of the calibration half: photos and phantom people, every home
-    factor (an unregistered view flags nothing, so its noise sets no level)."""
-    found = views(None, CALIBRATION, None, 0.0, photo_data.HOME_FACTORS, seeds) + phantom_views(
-        PHANTOM_CALIBRATION, None, 0.0, phantom.FACTORS, 2 * seeds, strength
+def _quiet_pairs(seeds: int) -> list:
+    """Quiet re-takes (nothing changed) of the calibration half: photos and phantom people, every home factor."""
+    return photo_pairs(CALIBRATION, None, 0.0, photo_data.HOME_FACTORS, seeds, False, 0) + phantom_pairs(
+        PHANTOM_CALIBRATION, None, 0.0, phantom.FACTORS, 2 * seeds, 1.0, 0
     )
-    return [view for view in found if view.aligned]
+
+
+def view_statistics(base: np.ndarray, today: np.ndarray) -> dict | None:
+    """A registered view's largest value of each of the change map's statistics (its own units) and of the model's
+    cell distance; None for a view that does not register (it flags nothing, so its noise sets no level)."""
+    alignment = registration.align(today, base)
+    if not alignment.ok:
+        return None
+    found, _, brought = regions.change_evidence(today, base, alignment)
+    largest = {key: float(values.max()) for key, values in change_scan.statistics(found).items()}
+    _, base_map = embed(base)
+    _, today_map = embed(brought)
+    reference = regions.own_cells(base_map, base.shape[:2])
+    cells = regions.own_cells(today_map, base.shape[:2])
+    known = reference.any(axis=1) & cells.any(axis=1)
+    largest["semantic"] = float(np.max(1.0 - np.sum(cells[known] * reference[known], axis=1), initial=0.0))
+    return largest
 
 
 def calibrate(photos: dict, seeds: int) -> None:
-    """On the calibration half (photos and phantom people, every home factor at once): each evidence's re-capture
-    noise (99th percentile over cells, for the *_NOISE constants) and the floor that keeps sessions of
-    SESSION_VIEWS re-taken views below 5% with any flag; then how far each change kind's right cells reach."""
-    found = _quiet(seeds)
-    maxima = np.sort([v.changes.max() for v in found])
-    per_view = 1 - 0.95 ** (1 / SESSION_VIEWS)
+    """On the calibration half (photos and phantom people, every home factor at once): each statistic's noise (the
+    95th percentile of its largest value over quiet views, which levels the statistics' tails), then the one level
+    over all of them (a max-statistic) that leaves at most 1 - 0.9^(1/6) of quiet views flagged (sessions of six
+    views: 10%); printed as the constants that put that level at the prior floor. Then how far each change kind's
+    right cells reach, and the median cell change (PRIOR_MEDIAN), with the constants in place."""
+    found = [stats for stats in (view_statistics(base, today) for base, today, _ in _quiet_pairs(seeds)) if stats]
+    keys = list(found[0])
+    tails = {key: float(np.quantile([view[key] for view in found], 0.95)) for key in keys}
+    worst = np.array([max(view[key] / tails[key] for key in keys) for view in found])
+    per_view = 1 - 0.9 ** (1 / SESSION_VIEWS)
+    level = float(np.quantile(worst, 1 - per_view))
     print(f"calibration photos: {', '.join(CALIBRATION)}; phantom people {PHANTOM_CALIBRATION}; {len(found)} views")
-    noise = np.quantile(np.concatenate([v.evidence for v in found]), 0.99, axis=0)
-    print(
-        f"99% of re-captured cells: appearance {noise[0]:.2f}, texture {noise[1]:.3f}, shape {noise[2]:.2f}, "
-        f"semantic {noise[3]:.3f}"
+    print(f"level over all statistics for <= {per_view:.1%} of views: {level:.2f} x each one's 95% tail")
+    for kind in change_scan.KINDS:
+        values = ", ".join(f"{tails[kind, scale] * level / PRIOR_FLOOR:.3g}" for scale in change_scan.SCALES)
+        print(f'    "{kind}": ({values}),')
+    print(f"SEMANTIC_NOISE = {tails['semantic'] * level / PRIOR_FLOOR:.3g}")
+    quiet = views(photos, CALIBRATION, None, 0.0, photo_data.HOME_FACTORS, seeds) + phantom_views(
+        PHANTOM_CALIBRATION, None, 0.0, phantom.FACTORS, 2 * seeds
     )
-    print(f"view maxima: median {np.median(maxima):.2f}, 95% {np.quantile(maxima, 0.95):.2f}, max {maxima[-1]:.2f}")
-    print(f"floor for <= 5% of sessions of {SESSION_VIEWS} views: {np.quantile(maxima, 1 - per_view):.2f}")
     print(
-        f"median cell change (the prior's typical sample): {np.median(np.concatenate([v.changes for v in found])):.3f}"
+        f"median cell change (PRIOR_MEDIAN): {np.median(np.concatenate([v.changes for v in quiet if v.aligned])):.3f}"
     )
     for label, kind, area in KINDS[1:]:
         changed = views(photos, CALIBRATION, kind, area, photo_data.HOME_FACTORS, seeds)

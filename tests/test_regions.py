@@ -60,10 +60,10 @@ def test_a_local_change_is_found_in_the_right_cell_and_mapped(app, client, auth,
     first = _analyse(client, headers, baseline)
     assert first["localized_insights"] == [] and all(a["regions"] == [] for a in first["session_analysis"]["per_angle"])
 
-    # The front view re-captured (moved 1.5 deg and a few px) with a soft darkening in its upper left area.
+    # The front view re-captured (moved 1.5 deg and a few px) with a soft reddening in its upper left area.
     height, width = photos["astronaut"].shape[:2]
     box = (int(width * 0.08), int(height * 0.08), int(width * 0.30), int(height * 0.30))
-    changed, _ = _moved(photo_data.soft_change(photos["astronaut"], box, "darkening"), 1.5, 5.0, 3.0)
+    changed, _ = _moved(photo_data.redness(photos["astronaut"], box), 1.5, 5.0, 3.0)
     today = _analyse(client, headers, {**baseline, "front": photo_data.encode(changed)})
     by_angle = {a["angle_type"]: a for a in today["session_analysis"]["per_angle"]}
     front = by_angle["front"]
@@ -107,13 +107,16 @@ def test_each_cell_says_what_its_floor_came_from(app, client, auth, photos):
     headers = auth.register()
     baseline = {angle: photo_data.encode(photos[name]) for angle, name in SCENES.items()}
     _analyse(client, headers, baseline)
-    # Today: every angle again, and a second photo of the front re-taken with the phone tilted and the body bent:
-    # the change between the two front photos is this session's own noise, and raises the front's floors there.
+    # Today: every angle again, and a second photo of the front re-taken with the phone tilted and the body bent,
+    # a patch of it reddened (as a lamp's colour on one side can): the change between the two front photos is this
+    # session's own noise, and raises the front's floors there.
     session_id = create_session(client, headers)
     for angle, data in baseline.items():
         assert upload(client, headers, session_id, data, angle).status_code == 201
     rng = np.random.default_rng(5)
-    turned = photo_data.encode(photo_data.home_recapture(photos["astronaut"], rng, ("tilt", "breath")), quality=70)
+    height, width = photos["astronaut"].shape[:2]
+    reddened = photo_data.redness(photos["astronaut"], (0, 0, width // 3, height // 3))
+    turned = photo_data.encode(photo_data.home_recapture(reddened, rng, ("tilt", "breath")), quality=70)
     assert upload(client, headers, session_id, turned, "front").status_code == 201
     assert client.post(f"/api/sessions/{session_id}/complete", headers=headers).status_code == 200
     today = data_of(client.post(f"/api/analyze-session/{session_id}", headers=headers))

@@ -56,11 +56,13 @@ def test_a_planted_dimple_is_found_after_the_dense_step(photos):
     alignment = registration.align(today, base)
     comparison = regions.compare(today, base, alignment)
     found = max(comparison.cells, key=lambda cell: cell.change)
-    # The dense flow brought the pixels back in place; its local part is the evidence that found the dimple.
-    assert alignment.ok and found.change > PRIOR_FLOOR and (found.row, found.col) in {(1, 1), (1, 2)}
-    assert found.shape / regions.SHAPE_NOISE == pytest.approx(found.change)
+    # The dense flow brought the pixels back in place; the divergence of its local part (the skin drawn toward the
+    # dimple's centre) is the evidence that found it, well above what a quiet re-take's shape evidence reaches in
+    # 95% of views (the prior floor stands at twice that: bench/trust_eval.py --calibrate).
+    assert alignment.ok and (found.row, found.col) in {(1, 1), (1, 2)}
+    assert found.change == found.shape > 0.6 * PRIOR_FLOOR
     far = [cell for cell in comparison.cells if cell.row == 0]
-    assert all(cell.change < PRIOR_FLOOR for cell in far)
+    assert all(cell.change < 0.5 * PRIOR_FLOOR for cell in far)
 
 
 @pytest.mark.slow

@@ -1,28 +1,28 @@
 """A cell's noise floor: how far its change may go when only the way the photo was taken changed, for this user.
 
-The prior is chosen by a max-statistic calibration (bench/trust_eval.py --calibrate, the home capture model, the
-calibration half of the photos): the largest cell change of a re-taken view, read over many views, at the level
-that keeps a re-taken session of six views free of any flag 95% of the time. A user's own samples of a cell (every
-recorded change of it: within a session, against the baseline, against the previous session) scale it by how
-their typical change compares with the prior's: the median, so a real change, rare, is outvoted rather than left
-out for good."""
+The prior is the level of a max-statistic calibration (bench/trust_eval.py --calibrate, the home capture model, the
+calibration half of the photos and of the phantom's people): the largest statistic of a re-taken view, read over
+many views, at the level that keeps a re-taken session of six views free of any flag nine times in ten. A user's
+own samples of a cell (every recorded change of it: within a session, against the baseline, against the previous
+session) scale it by how their typical change compares with the prior's: the median, so a real change, rare, is
+outvoted rather than left out for good."""
 
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-# Cell changes are in noise units (vision/regions.py). Calibration half, 60 re-taken views: the level for at most
-# 5% of six-view sessions with a flag is 1.34 and the largest view maximum 1.46; the prior is that maximum plus
-# 10%, for the views the calibration did not see.
+# Cell changes are in noise units (vision/change_scan.py): the calibration (calibration half, 72 quiet home re-takes
+# of photos and phantom people) sets them so that this floor is the level a view's largest statistic passes in at
+# most 1 - 0.9^(1/6) of quiet views, for at most one six-view session in ten with a flag.
 PRIOR_FLOOR = 1.6
-# The typical (median) cell change of a re-taken view under the home capture model (0.361 there).
-PRIOR_MEDIAN = 0.36
+# The typical (median) cell change of a re-taken view under the home capture model (0.431 there).
+PRIOR_MEDIAN = 0.43
 # Pseudo-samples the prior weighs as, against the user's own.
 PRIOR_WEIGHT = 5
-# However steady a user's photos, the floor keeps this share of the prior: another phone alone (resolution and
-# JPEG, same light and pose) reaches 0.60 in 99% of views, 0.38 of the prior; a user whose samples say less than
-# that has been lucky, not precise.
+# However steady a user's photos, the floor keeps this share of the prior: a user whose samples say less than that
+# has been lucky, not precise (another phone alone, same light and pose, reached 0.38 of the prior in 99% of views
+# under the comparison before the change map's scan).
 MIN_SCALE = 0.4
 # A user whose photos vary more gets a higher floor, but not above this many times the prior (from her history or
 # her session): past it the changes people are told to look for would vanish under her floor (bench/trust_eval.py,

@@ -1,7 +1,8 @@
 """Region comparison of a registered pair that does not see the camera: both photos at one scale and blur, a
 smooth light and colour field fitted robustly between them and removed, a dense flow for what the homography
-leaves (its smooth part is pose, its local part is kept as evidence of a change of shape), then per cell the
-largest local colour, texture and shape change, each in units of its own re-capture noise."""
+leaves (its smooth part is pose, its local part is kept as evidence of a change of shape), then the change map
+scanned at several scales (change_scan.py) and per cell the largest colour, texture and shape finding, each in
+units of its own re-capture noise."""
 
 import functools
 from dataclasses import dataclass, replace
@@ -10,13 +11,14 @@ import cv2
 import numpy as np
 
 from ..constants import REGION_CELLS, REGION_GRID
+from . import change_scan
 from .preprocessing import encode_working
 from .registration import Alignment, registrable, rescaled, shrink, warp_to
 
 GRID = REGION_GRID
 # This comparison's version: an outcome kept by another version (photo_comparisons) is computed again. Change it
 # with any constant or step below.
-COMPARISON_VERSION = "home-capture-3"
+COMPARISON_VERSION = "change-scan-1"
 # Both photos are compared at this longer side (px): fine enough for a spot of 1% of the photo and for skin
 # texture, small enough for a dense flow in a few milliseconds.
 REGION_SIZE = 256
@@ -52,34 +54,25 @@ FLOW_KEEP = 0.7
 # What the flow follows beyond a quadratic at scales larger than this (sigma, share of the frame's longer side) is
 # the body bending with breath and posture; only what is left is a local change of shape.
 FLOW_SMOOTH_SCALE = 0.1
-# Evidence maps are smoothed at about the scale of the smallest change worth finding (px at REGION_SIZE), and a
-# cell's evidence is this high quantile of its map: a spot over a few percent of a cell counts in full.
-EVIDENCE_SIGMA = 2.5
-CELL_QUANTILE = 0.98
+# Texture energy (Sobel of the luma) is smoothed over this many px at the working size.
 TEXTURE_SIGMA = 1.5
 # In luma units (0-255) per px of Sobel: flat skin's relative texture change stays quiet below it.
 TEXTURE_EPS = 20.0
 # Texture is read on working copies blurred by this much (px at the working size): JPEG's 8 px blocks and another
 # phone's sharpening stay below it, skin's bumps and pits do not.
 FINE_BLUR_SIGMA = 0.8
-# Gradient energy (Sobel of CIELAB lightness, smoothed) at which the flow is fully trusted, and at which the
-# colour difference expected after a re-take has doubled.
+# Gradient energy (Sobel of CIELAB lightness, smoothed) at which the flow is fully trusted.
 FLOW_TEXTURE = 20.0
-EDGE_SCALE = 20.0
-# Each evidence's re-capture noise, about its 99th percentile over re-captured cells (bench/trust_eval.py
-# --calibrate: the home capture model, calibration half of the photos; last run 2.44, 0.247, 0.89 and 0.315): a
-# cell's change is its largest evidence in these units.
-APPEARANCE_NOISE = 2.4
-TEXTURE_NOISE = 0.25
-SHAPE_NOISE = 1.2
-SEMANTIC_NOISE = 0.35
+# The model's evidence (cosine distance of a cell's pooled features) in the change map's noise units, calibrated with
+# the map's statistics as one more of them (change_scan.NOISE).
+SEMANTIC_NOISE = 0.72
 
 
 @dataclass(frozen=True)
 class Cell:
     """One cell's measured change against the reference (all in reference-frame terms): the change in noise units
-    and the evidence it is the largest of (colour difference in CIE76 units, relative texture change, local
-    deformation in px at REGION_SIZE, cosine distance of the model's pooled features)."""
+    and the evidence it is the largest of: the largest colour, texture and shape finding in the cell (the change
+    map's scan, in noise units) and the cosine distance of the model's pooled features."""
 
     row: int
     col: int
@@ -279,19 +272,6 @@ def follow_flow(pixels: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return cv2.remap(pixels, xs + flow[:, :, 0], ys + flow[:, :, 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def _smoothed(evidence: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """A map averaged over about EVIDENCE_SIGMA px, over the compared pixels only (normalised convolution)."""
-    weight = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), EVIDENCE_SIGMA)
-    total = cv2.GaussianBlur(np.where(mask, evidence, 0).astype(np.float32), (0, 0), EVIDENCE_SIGMA)
-    return total / np.maximum(weight, 1e-3)
-
-
-def _high(values: np.ndarray) -> float:
-    """The CELL_QUANTILE-th value of a cell's evidence (a partial sort)."""
-    index = int(CELL_QUANTILE * (values.size - 1))
-    return float(np.partition(values, index)[index])
-
-
 def _lab(pixels: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.clip(pixels, 0, 255).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
@@ -322,33 +302,39 @@ def register(
     return follow_flow(lit, flow), blurred_r, Registered(matrix, light, flow, mask, local)
 
 
-def compare(moving: np.ndarray, reference: np.ndarray, alignment: Alignment) -> Comparison:
-    """Every cell of the reference frame: how much `moving` (registered from `alignment`) differs there. Both are
-    working copies as shot (not brightness-normalised); colour and shape are read at REGION_SIZE, texture at the
-    working size (skin's fine bumps and pits are a few px there). The model's evidence is added by with_semantic,
-    from the canonical copy this returns. A strip or a thumbnail (either photo) is not compared: every cell is
-    uncovered."""
-    if not (registrable(moving) and registrable(reference)):
-        return uncompared(reference)
+def change_evidence(
+    moving: np.ndarray, reference: np.ndarray, alignment: Alignment
+) -> tuple[change_scan.Evidence, Registered, np.ndarray]:
+    """The change map's evidence of a registrable pair (colour and shape at REGION_SIZE, texture read at the working
+    size, where skin's fine bumps and pits are a few px), how today's photo was registered, and today's working copy
+    brought onto the reference."""
     aligned, base, registered = register(moving, reference, alignment)
-    mask = registered.mask
     lab_m, lab_r = _lab(aligned), _lab(base)
     edges = _texture_energy(lab_r[:, :, 0])
-    # Colour differs most at edges after any re-take (a fraction of a pixel of registration is a large difference
-    # there), least on flat skin: the difference is read against that expectation, so a soft change of flat skin
-    # counts in full and an edge's residue does not.
-    appearance = _smoothed(np.linalg.norm(lab_m - lab_r, axis=2) / (1.0 + edges / EDGE_SCALE), mask)
     # The flow is measured only where there is texture to follow; on flat skin its local part is noise.
     trust = np.clip(edges / FLOW_TEXTURE, 0.0, 1.0)
-    shape = _smoothed(np.linalg.norm(registered.local_flow, axis=2) * trust, mask)
     brought = canonical(moving, reference, alignment, registered)
     # Texture is read on the luma (a tenth of CIELAB's cost at the working size; its gradients are the same).
     fine_m = cv2.GaussianBlur(_grey(brought).astype(np.float32), (0, 0), FINE_BLUR_SIGMA)
     fine_r = cv2.GaussianBlur(_grey(reference).astype(np.float32), (0, 0), FINE_BLUR_SIGMA)
     energy_m, energy_r = _texture_energy(fine_m), _texture_energy(fine_r)
-    fine_texture = np.abs(energy_m - energy_r) / (energy_m + energy_r + TEXTURE_EPS)
-    texture = _smoothed(cv2.resize(fine_texture, mask.shape[::-1], interpolation=cv2.INTER_AREA), mask)
+    fine_texture = (energy_m - energy_r) / (energy_m + energy_r + TEXTURE_EPS)
+    texture = cv2.resize(fine_texture, registered.mask.shape[::-1], interpolation=cv2.INTER_AREA)
+    local_flow = registered.local_flow * trust[:, :, None]
+    found = change_scan.evidence(lab_m, lab_r, edges, texture, local_flow, registered.mask)
+    return found, registered, brought
 
+
+def compare(moving: np.ndarray, reference: np.ndarray, alignment: Alignment) -> Comparison:
+    """Every cell of the reference frame: how much `moving` (registered from `alignment`) differs there, from the
+    change map's scan. Both are working copies as shot (not brightness-normalised). The model's evidence is added by
+    with_semantic, from the canonical copy this returns. A strip or a thumbnail (either photo) is not compared:
+    every cell is uncovered."""
+    if not (registrable(moving) and registrable(reference)):
+        return uncompared(reference)
+    found, registered, brought = change_evidence(moving, reference, alignment)
+    scanned = change_scan.scan(found)
+    mask = registered.mask
     cells = []
     for row, col, box in cell_boxes():
         x0, x1 = round(box[0] * mask.shape[1]), round(box[2] * mask.shape[1])
@@ -358,9 +344,8 @@ def compare(moving: np.ndarray, reference: np.ndarray, alignment: Alignment) -> 
         if coverage < MIN_COVERAGE or inside.sum() < MIN_PIXELS:
             cells.append(Cell(row, col, box, 0.0, 0.0, 0.0, 0.0, None, coverage))
             continue
-        found = [_high(evidence[y0:y1, x0:x1][inside]) for evidence in (appearance, texture, shape)]
-        change = max(found[0] / APPEARANCE_NOISE, found[1] / TEXTURE_NOISE, found[2] / SHAPE_NOISE)
-        cells.append(Cell(row, col, box, change, *found, None, coverage))
+        appearance, texture, shape = (float(scanned[kind][y0:y1, x0:x1].max()) for kind in change_scan.KINDS)
+        cells.append(Cell(row, col, box, max(appearance, texture, shape), appearance, texture, shape, None, coverage))
     return Comparison(cells, registered, brought)
 
 
