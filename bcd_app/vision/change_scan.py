@@ -46,7 +46,7 @@ CORE_REACH = 3.0
 # (scoring/noise_floor.py) is flagged in about 1 of 60 quiet views (sessions of six views: about 1 in 10).
 NOISE = {
     "appearance": (5.23, 4.83, 2.03, 1.48),
-    "texture": (0.574, 0.391, 0.223, 0.138),
+    "texture": (0.53, 0.372, 0.214, 0.136),
     "shape": (1.77, 0.593, 0.245, 0.105),
 }
 KINDS = tuple(NOISE)
@@ -95,18 +95,27 @@ def shift_tolerant(today: np.ndarray, reference: np.ndarray, radius: int = ENVEL
     return np.where(np.abs(appeared) >= np.abs(went), appeared, went)
 
 
+def filled(body: np.ndarray) -> np.ndarray:
+    """The body with its holes filled (whatever it encloses: a mole, a nipple, a clipped highlight), so a change on
+    it is read even where it took the skin's colour away."""
+    outside = np.pad((~body).astype(np.uint8), 1, constant_values=1)
+    reached = outside.copy()
+    cv2.floodFill(reached, None, (0, 0), 2)
+    return body | (reached[1:-1, 1:-1] == 1)
+
+
 def evidence(
     lab_today: np.ndarray,
     lab_reference: np.ndarray,
     edges: np.ndarray,
     texture: np.ndarray,
     flow: np.ndarray,
-    mask: np.ndarray,
+    body: np.ndarray,
 ) -> Evidence:
-    """The change map's evidence from a registered pair at one size: CIELAB of both, the reference's edge energy,
-    the relative texture change and the local flow (already read where there is texture to follow). A dimple draws
-    the skin toward its centre: the flow's average over it cancels, its divergence does not."""
-    body = body_mask(lab_today, lab_reference, mask)
+    """The change map's evidence from a registered pair at one size over the compared body (body_mask): CIELAB of
+    both, the reference's edge energy, the relative texture change and the local flow (already read where there is
+    texture to follow). A dimple draws the skin toward its centre: the flow's average over it cancels, its
+    divergence does not."""
     weight = body.astype(np.float32) / (1.0 + (edges / EDGE_SCALE) ** 2)
     centred = texture - float(np.median(texture[body])) if body.any() else texture
     return Evidence(

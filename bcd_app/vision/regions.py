@@ -18,7 +18,7 @@ from .registration import Alignment, registrable, rescaled, shrink, warp_to
 GRID = REGION_GRID
 # This comparison's version: an outcome kept by another version (photo_comparisons) is computed again. Change it
 # with any constant or step below.
-COMPARISON_VERSION = "change-scan-1"
+COMPARISON_VERSION = "change-scan-2"
 # Both photos are compared at this longer side (px): fine enough for a spot of 1% of the photo and for skin
 # texture, small enough for a dense flow in a few milliseconds.
 REGION_SIZE = 256
@@ -65,7 +65,7 @@ FINE_BLUR_SIGMA = 0.8
 FLOW_TEXTURE = 20.0
 # The model's evidence (cosine distance of a cell's pooled features) in the change map's noise units, calibrated with
 # the map's statistics as one more of them (change_scan.NOISE).
-SEMANTIC_NOISE = 0.72
+SEMANTIC_NOISE = 0.243
 
 
 @dataclass(frozen=True)
@@ -313,7 +313,8 @@ def change_evidence(
     edges = _texture_energy(lab_r[:, :, 0])
     # The flow is measured only where there is texture to follow; on flat skin its local part is noise.
     trust = np.clip(edges / FLOW_TEXTURE, 0.0, 1.0)
-    brought = canonical(moving, reference, alignment, registered)
+    body = change_scan.body_mask(lab_m, lab_r, registered.mask)
+    brought = canonical(moving, reference, alignment, registered, change_scan.filled(body))
     # Texture is read on the luma (a tenth of CIELAB's cost at the working size; its gradients are the same).
     fine_m = cv2.GaussianBlur(_grey(brought).astype(np.float32), (0, 0), FINE_BLUR_SIGMA)
     fine_r = cv2.GaussianBlur(_grey(reference).astype(np.float32), (0, 0), FINE_BLUR_SIGMA)
@@ -321,7 +322,7 @@ def change_evidence(
     fine_texture = (energy_m - energy_r) / (energy_m + energy_r + TEXTURE_EPS)
     texture = cv2.resize(fine_texture, registered.mask.shape[::-1], interpolation=cv2.INTER_AREA)
     local_flow = registered.local_flow * trust[:, :, None]
-    found = change_scan.evidence(lab_m, lab_r, edges, texture, local_flow, registered.mask)
+    found = change_scan.evidence(lab_m, lab_r, edges, texture, local_flow, body)
     return found, registered, brought
 
 
@@ -378,12 +379,16 @@ def with_semantic(
     return added
 
 
-def canonical(moving: np.ndarray, reference: np.ndarray, alignment: Alignment, registered: Registered) -> np.ndarray:
+def canonical(
+    moving: np.ndarray, reference: np.ndarray, alignment: Alignment, registered: Registered, body: np.ndarray
+) -> np.ndarray:
     """Today's working copy as the reference's frame and light would show it (homography, light field and the
-    flow, from the region comparison), the reference's own pixels where today's photo does not reach: what the
-    model is given, so the whole-angle distance sees what changed, not how the photo was taken."""
+    flow, from the region comparison), the reference's own pixels where today's photo does not reach or shows no
+    body (`body`, at REGION_SIZE: the room, the arms' gaps, the overlap's border): what the model is given, so the
+    whole-angle distance sees what changed on the body, not how the photo was taken."""
     height, width = reference.shape[:2]
     warped, covered = warp_to(moving, alignment, (height, width))
+    covered &= cv2.resize(body.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
     lit = apply_light(warped.astype(np.float32), registered.light)
     factor = width / registered.flow.shape[1]
     flow = cv2.resize(registered.flow, (width, height), interpolation=cv2.INTER_LINEAR) * factor
