@@ -439,10 +439,8 @@ def view_statistics(base: np.ndarray, today: np.ndarray) -> dict | None:
     largest = {key: float(values.max()) for key, values in change_scan.statistics(found).items()}
     _, base_map = embed(base)
     _, today_map = embed(brought)
-    reference = regions.own_cells(base_map, base.shape[:2])
-    cells = regions.own_cells(today_map, base.shape[:2])
-    known = reference.any(axis=1) & cells.any(axis=1)
-    largest["semantic"] = float(np.max(1.0 - np.sum(cells[known] * reference[known], axis=1), initial=0.0))
+    distances = regions.cell_distances(today_map, regions.own_cells(base_map, base.shape[:2]), base.shape[:2])
+    largest["semantic"] = float(np.nanmax(distances, initial=0.0))
     return largest
 
 

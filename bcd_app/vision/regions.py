@@ -361,20 +361,28 @@ def uncompared(reference: np.ndarray) -> Comparison:
     return Comparison(cells, registered, reference)
 
 
+def cell_distances(canonical_map: np.ndarray, reference_cells: np.ndarray, frame: tuple) -> np.ndarray:
+    """The model's evidence per cell: the cosine distance between the feature map of today's photo brought onto the
+    reference (frame and light: what the camera did is gone), pooled per cell, and the reference's own cell
+    vectors; NaN where either side saw nothing of the cell."""
+    today = own_cells(canonical_map, frame)
+    known = today.any(axis=1) & reference_cells.any(axis=1)
+    distances = np.maximum(0.0, 1.0 - np.sum(today * reference_cells, axis=1))
+    return np.where(known, distances, np.nan)
+
+
 def with_semantic(
     cells: list[Cell], canonical_map: np.ndarray, reference_cells: np.ndarray, frame: tuple
 ) -> list[Cell]:
-    """The cells with the model's evidence added: the cosine distance, cell by cell, between the feature map of
-    today's photo brought onto the reference (frame and light: what the camera did is gone) and the reference's
-    own cell vectors, in units of its re-capture noise."""
-    today = own_cells(canonical_map, frame)
+    """The cells with the model's evidence (cell_distances) added where the cell is compared, in units of its
+    re-capture noise."""
+    distances = cell_distances(canonical_map, reference_cells, frame)
     added = []
     for cell in cells:
-        earlier = reference_cells[cell.row * GRID + cell.col]
-        if cell.coverage < MIN_COVERAGE or not (today[cell.row * GRID + cell.col].any() and earlier.any()):
+        semantic = float(distances[cell.row * GRID + cell.col])
+        if cell.coverage < MIN_COVERAGE or np.isnan(semantic):
             added.append(cell)
             continue
-        semantic = float(max(0.0, 1.0 - today[cell.row * GRID + cell.col] @ earlier))
         added.append(replace(cell, semantic=semantic, change=max(cell.change, semantic / SEMANTIC_NOISE)))
     return added
 
