@@ -138,8 +138,10 @@ class Config:
     EMBEDDING_MODEL_PATH = os.environ.get("EMBEDDING_MODEL_PATH")
     # Register each angle onto the baseline and compare it region by region (0 = whole-image distances only).
     REGION_ANALYSIS = os.environ.get("REGION_ANALYSIS", "1") == "1"
-    # Threads torch may use for inference in one process.
-    TORCH_THREADS = _int("TORCH_THREADS", 1)
+    # Threads the model's runtime (ONNX Runtime) may use for one forward pass (TORCH_THREADS: its old name).
+    MODEL_THREADS = _int("MODEL_THREADS", _int("TORCH_THREADS", 1))
+    # Where the model's exported ONNX graph is kept (unset: ~/.cache/bcd-models); written once per model.
+    MODEL_CACHE_DIR = os.environ.get("MODEL_CACHE_DIR")
     # Proxies in front that set X-Forwarded-For (deploy/serve: nginx, 1); 0 = the peer is the client.
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
     # Addresses (networks) allowed to read /metrics; anyone else gets 403.

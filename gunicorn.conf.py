@@ -39,8 +39,8 @@ def on_starting(_server) -> None:
     if os.environ.get("PRELOAD_MODEL", "1") == "1":
         from bcd_app.vision.embeddings import embedder
 
-        # One torch thread in the master: a fork after a multi-threaded OpenMP region can hang the child.
-        embedder.configure(os.environ.get("EMBEDDING_MODEL_PATH"), 1)
+        # One runtime thread in the master: a fork after a multi-threaded region can hang the child.
+        embedder.configure(os.environ.get("EMBEDDING_MODEL_PATH"), 1, os.environ.get("MODEL_CACHE_DIR"))
         embedder.info()
 
 

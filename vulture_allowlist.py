@@ -39,6 +39,11 @@ _.forward
 _.MAX_IMAGE_PIXELS
 _.LOAD_TRUNCATED_IMAGES
 
+# ONNX Runtime reads its session options' attributes.
+_.intra_op_num_threads
+_.inter_op_num_threads
+_.enable_cpu_mem_arena
+
 # fpdf2 calls FPDF.footer() on every page.
 _.footer
 

@@ -49,7 +49,7 @@ def create_app(config: object = None) -> Flask:
     health.init_app(app)
     docs_page.init_app(app)
     metrics.init_app(app)
-    embedder.configure(app.config["EMBEDDING_MODEL_PATH"], app.config["TORCH_THREADS"])
+    embedder.configure(app.config["EMBEDDING_MODEL_PATH"], app.config["MODEL_THREADS"], app.config["MODEL_CACHE_DIR"])
     JobRunner().init_app(app)
     cli.init_app(app)
     return app

@@ -11,9 +11,7 @@ Run: .venv/bin/python bench/probe_bench.py [--seconds 30] [--before 079948e]
 
 import argparse
 import concurrent.futures
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,7 +21,7 @@ from urllib3 import encode_multipart_formdata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.service_bench import phone_photos, start_service
+from bench.service_bench import phone_photos, start_service, worktree
 from tests.live import Api
 
 UPLOADERS = 8
@@ -31,7 +29,6 @@ PROBE_INTERVAL = 0.1
 # A phone's upload over home Wi-Fi (bytes a second): gunicorn alone reads each body in a worker thread meanwhile.
 PHONE_UPLINK = 2_000_000
 CHUNK = 64 * 1024
-ROOT = Path(__file__).resolve().parents[1]
 # The code as this round found it.
 BEFORE = "079948e"
 
@@ -113,16 +110,12 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE)
     args = parser.parse_args()
     sessions = phone_photos(np.random.default_rng(7))
-    before = Path(tempfile.mkdtemp(prefix="bcd-before-")) / "tree"
-    subprocess.run(["git", "worktree", "add", "--detach", str(before), args.before], cwd=ROOT, check=True)
-    try:
+    with worktree(args.before) as before:
         lines = [
             run(f"before ({args.before})", {}, sessions, args.seconds, root=before),
             run("now, OS priorities only", {"JOB_NICE": "19", "BACKGROUND_YIELD_SECONDS": "0"}, sessions, args.seconds),
             run("now", {}, sessions, args.seconds),
         ]
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=ROOT, check=True)
     print(
         f"Probes during an upload storm ({UPLOADERS} people, 12 MP, gunicorn alone, 2 workers, {args.seconds:.0f} s):"
     )

@@ -2,7 +2,9 @@
 kept with the image, and give the analysis exactly what computing them then gives; a photo removed before they
 run leaves nothing behind, and one whose session is being analysed is left to that analysis."""
 
+import threading
 import uuid
+from collections import Counter
 
 import pytest
 from sqlalchemy import text
@@ -10,7 +12,9 @@ from sqlalchemy import text
 from bcd_app.constants import EMBEDDING_DIM, JobStatus
 from bcd_app.db import db
 from bcd_app.models import AnalysisJob
-from bcd_app.services import features, regions
+from bcd_app.services import analysis, features, regions
+from bcd_app.services.analysis import AnalysisSettings, analyze_session
+from bcd_app.store import locks
 from bcd_app.store.keys import SEALING_BYTES
 from bcd_app.vision.embeddings import DEFAULT_MODEL_VERSION
 from tests import photo_data
@@ -149,3 +153,72 @@ def test_a_photo_is_compared_with_the_baseline_only_before_its_analysis_begins(a
         db.session.commit()
         assert regions.precompare(image_id) is True
     assert _compared(app, session_id) == 1
+
+
+def test_a_photos_work_lock_is_held_by_one_process_and_awaited_with_a_timeout(app):
+    image_id = uuid.uuid4()
+    with app.app_context():
+        with locks.photo_work(image_id) as mine:
+            assert mine
+            # Another process (another connection) finds it held and leaves the photo alone.
+            with locks.photo_work(image_id) as theirs:
+                assert not theirs
+            assert locks.await_photo_work([image_id, uuid.uuid4()], timeout=0.05) == [image_id]
+        assert locks.await_photo_work([image_id], timeout=5) == []
+        # The wait took nothing it keeps: the work may begin again at once.
+        with locks.photo_work(image_id) as again:
+            assert again
+        db.session.rollback()
+
+
+def test_work_under_way_when_the_analysis_begins_is_waited_for_never_done_twice(app, client, auth, photos, monkeypatch):
+    headers = auth.register()
+    analyse(client, headers, completed_session(client, headers, _session_photos(photos)))
+    session_id = completed_session(client, headers, _session_photos(photos))
+    uploads_settled(app)
+    app.extensions["job_runner"].shutdown()
+    _forget(app, session_id)
+    with app.app_context():
+        in_flight = db.session.scalar(
+            text("SELECT id FROM images WHERE session_id = :s AND angle = 'front'"), {"s": session_id}
+        )
+        photo_count = db.session.scalar(text("SELECT count(*) FROM images WHERE session_id = :s"), {"s": session_id})
+        db.session.remove()
+    # Real work, counted: each photo's model output and each angle's comparison with the baseline.
+    done = Counter()
+    for module, name in ((analysis, "compute"), (features, "compute"), (regions, "_compared")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *args, _real=real, _name=name: done.update([_name]) or _real(*args))
+    waiting, locked, finished = threading.Event(), threading.Event(), threading.Event()
+    real_wait = locks.await_photo_work
+    monkeypatch.setattr(locks, "await_photo_work", lambda *args: waiting.set() or real_wait(*args))
+
+    failed = []
+
+    def background() -> None:
+        """The photo's background work, begun before the analysis (the runner's lock, then its two steps)."""
+        try:
+            with app.app_context(), locks.photo_work(in_flight) as mine:
+                locked.set()
+                # Until the analysis waits for it (or, were it not to wait, has done the photo's work itself).
+                wait_until(lambda: waiting.is_set() or finished.is_set(), what="the analysis under way")
+                assert mine
+                done_here = features.precompute(in_flight) and regions.precompare(in_flight)
+                assert done_here, "the analysis did the work under way itself"
+        except Exception as exc:  # reported by the test's own thread below
+            failed.append(exc)
+            locked.set()
+
+    worker = threading.Thread(target=background)
+    worker.start()
+    wait_until(locked.is_set, what="the background work under way")
+    with app.app_context():
+        result = analyze_session(uuid.UUID(session_id), AnalysisSettings())
+    finished.set()
+    worker.join(timeout=60)
+    assert not failed and not worker.is_alive()
+    # Every photo's output computed once, every angle compared once: the analysis took the in-flight photo's.
+    assert done["compute"] == photo_count
+    per_angle = result.session_analysis.per_angle
+    assert done["_compared"] == len(per_angle)
+    assert all(angle.regions for angle in per_angle)

@@ -21,7 +21,7 @@ from ..errors import ApiError
 from ..services import accounts, features, mail, previews, regions
 from ..services.analysis import analyze_session
 from ..services.settings import analysis_settings
-from ..store import images
+from ..store import images, locks
 from ..store import jobs as queue
 from ..store.files import storage
 from ..vision.embeddings import embedder
@@ -40,8 +40,8 @@ TIDY_SECONDS = 3600.0
 
 
 def lower_thread_priority(nice: int) -> None:
-    """Raise this thread's nice value (Linux: per thread), and with it that of torch's threads it starts (JOB_NICE:
-    0 by default, since a thread holding the interpreter's lock at a low priority stalls its whole worker)."""
+    """Raise this thread's nice value (Linux: per thread; JOB_NICE: 0 by default, since a thread holding the
+    interpreter's lock at a low priority stalls its whole worker)."""
     if nice <= 0:
         return
     try:
@@ -104,8 +104,8 @@ class JobRunner:
         if self._threads and not self._stop.is_set():
             return
         config = self.app.config
-        # Load torch and the model now, before this process serves: importing torch holds the
-        # GIL for a second or more, which would stall every request of the worker mid-traffic.
+        # Load the model now, before this process serves: loading it (and exporting it, the first time) holds
+        # the GIL for a second or more, which would stall every request of the worker mid-traffic.
         embedder.info()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop.clear()
@@ -192,21 +192,27 @@ class JobRunner:
             log.info("unfinished writes removed", extra={"files": removed})
 
     def _features_of(self, image_id: uuid.UUID) -> None:
-        self._step("features", features.precompute, metrics.PHOTO_FEATURES, image_id)
-        if self.app.config["REGION_ANALYSIS"]:
-            self._step("comparison", regions.precompare, metrics.PHOTO_COMPARISON, image_id)
+        busy.gate.wait_quiet(self.app.config["BACKGROUND_YIELD_SECONDS"])
+        # Under the photo's work lock: an analysis of its session that begins meanwhile waits for this work instead
+        # of doing it again (services/analysis.py); a photo another process works on is left to it.
+        with locks.photo_work(image_id) as mine:
+            if not mine:
+                return
+            self._step("features", features.precompute, metrics.PHOTO_FEATURES, image_id)
+            if self.app.config["REGION_ANALYSIS"]:
+                self._step("comparison", regions.precompare, metrics.PHOTO_COMPARISON, image_id)
 
     def _display_of(self, image_id: uuid.UUID) -> None:
+        busy.gate.wait_quiet(self.app.config["BACKGROUND_YIELD_SECONDS"])
         self._step("display", previews.make_display, None, image_id)
 
     def _step(
         self, step: str, work: Callable[[uuid.UUID], bool], timing: Histogram | None, image_id: uuid.UUID
     ) -> None:
-        """One background step on a photo (in an app context), once this worker's requests leave a quiet moment (or
-        BACKGROUND_YIELD_SECONDS have passed). One that raises is contained: logged once with its reason and the
-        photo's id (no pixels), the photo marked, and the analysis (or the first preview) computes that part
-        itself."""
-        busy.gate.wait_quiet(self.app.config["BACKGROUND_YIELD_SECONDS"])
+        """One background step on a photo (in an app context; the caller has waited for a quiet moment of this
+        worker's requests, at most BACKGROUND_YIELD_SECONDS). One that raises is contained: logged once with
+        its reason and the photo's id (no pixels), the photo marked, and the analysis (or the first preview)
+        computes that part itself."""
         started = time.perf_counter()
         try:
             done = work(image_id)

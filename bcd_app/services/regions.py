@@ -138,7 +138,7 @@ def _compare_all(
     photos: dict[str, list[AnglePhoto]], baselines: dict[str, BaselineAngle], kept: dict[str, Compared]
 ) -> dict[str, Compared]:
     """Each angle's best photo against the baseline's: as kept when it arrived, or computed now, two angles at a
-    time (only then are the baseline's photos read). The work is OpenCV and one-thread torch, which both release
+    time (only then are the baseline's photos read). The work is OpenCV and one-thread ONNX Runtime, which both release
     the GIL, so an idle second core halves the stage; no database access happens in the threads."""
     references = {angle: _reference(angle, baselines[angle]) for angle in baselines if angle not in kept}
     missing = [angle for angle, reference in references.items() if reference is not None]
@@ -163,8 +163,9 @@ def _kept(
 def precompare(image_id: uuid.UUID) -> bool:
     """Compare a just-uploaded photo with the baseline's photo of its angle and keep the outcome, so the analysis
     finds it ready; False when there is nothing to do: no baseline (or this session is it), already kept, the
-    session's analysis has begun (it computes what it misses, and an outcome kept after it read them would never
-    be read), or the photo was removed meanwhile (the row's foreign key refuses the outcome)."""
+    session's analysis had begun when this began (it computes what it misses; work begun first it waits for, under
+    the photo's work lock: jobs/runner.py), or the photo was removed meanwhile (the row's foreign key refuses the
+    outcome)."""
     model_version = embedder.info().version
     image = images.get(image_id)
     try:
@@ -181,7 +182,6 @@ def precompare(image_id: uuid.UUID) -> bool:
         if comparisons.exists(image_id, reference.image_id, model_version):
             return False
         today = AnglePhoto(images.working_pixels(image))
-        today_session = image.session_id
     except FileNotFoundError:
         return False
     finally:
@@ -189,9 +189,6 @@ def precompare(image_id: uuid.UUID) -> bool:
         db.session.rollback()
     compared = _compared(today, reference)
     try:
-        if jobs.analysis_begun(today_session):
-            db.session.rollback()
-            return False
         comparisons.keep(image_id, reference.image_id, model_version, compared, owner)
         db.session.commit()
     except IntegrityError:
