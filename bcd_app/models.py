@@ -264,7 +264,8 @@ class AngleAnalysis(db.Model):
 
 
 class ImageEmbedding(db.Model):
-    """The model's output for one image under one model version (services/features.py)."""
+    """The model's output for one image as taken, under one model version, where the symmetry score reads it
+    (services/features.py): a left view's vector, a right view's mirrored vector; other angles keep none."""
 
     __tablename__ = "image_embeddings"
     id: Mapped[uuid.UUID] = _id()
@@ -272,8 +273,9 @@ class ImageEmbedding(db.Model):
         db.Uuid, ForeignKey("images.id", ondelete="CASCADE"), nullable=False, index=True
     )
     model_version: Mapped[str] = mapped_column(String(64), nullable=False)
-    embedding: Mapped[list[float]] = _vector()
-    # A right view's vector mirrored (the symmetry score compares it with the left view); null for other angles.
+    # A left view's vector; null for a right view (the symmetry score reads only its mirrored vector).
+    embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    # A right view's vector mirrored (the symmetry score compares it with the left view's); null for a left view.
     mirrored_embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
     created_at: Mapped[datetime] = _created()
 

@@ -82,23 +82,26 @@ def _measured(image: Photo, settings: AnalysisSettings) -> tuple[ImageQuality, n
     return measured, working, normalised.pixels
 
 
-def _embed(photos: list[Photo], normalised: list[np.ndarray], version: str) -> list[Features]:
-    """Every photo's model output as taken: kept since its upload, or computed now and kept."""
-    kept: dict[uuid.UUID, Features] = kept_features.stored([image.id for image in photos], version)
-    for image, pixels in zip(photos, normalised, strict=True):
+def _embed(photos: list[Photo], normalised: list[np.ndarray], best: dict[str, int], version: str) -> dict:
+    """angle -> the model's output as taken of the best left and right photos (the symmetry score): kept since
+    the upload, or computed now and kept."""
+    wanted = {angle: best[angle] for angle in MIRROR_PAIR if angle in best}
+    kept: dict[uuid.UUID, Features] = kept_features.stored([photos[i].id for i in wanted.values()], version)
+    for angle, index in wanted.items():
+        image = photos[index]
         if image.id not in kept:
-            kept[image.id] = compute(pixels, image.angle)
+            kept[image.id] = compute(normalised[index], angle)
             kept_features.keep(image.id, version, kept[image.id])
-    return [kept[image.id] for image in photos]
+    return {angle: kept[photos[index].id] for angle, index in wanted.items()}
 
 
-def _symmetry(outputs: list[Features], best: dict[str, int]) -> float | None:
+def _symmetry(outputs: dict[str, Features]) -> float | None:
     """Cosine distance of the left view to the mirrored right view (each angle's best photo, as taken), in
     [0, 1]; 0 = mirror images."""
     left, right = MIRROR_PAIR
-    if left not in best or right not in best:
+    if left not in outputs or right not in outputs:
         return None
-    distance = cosine_distance(outputs[best[left]].vector, outputs[best[right]].mirrored)
+    distance = cosine_distance(outputs[left].vector, outputs[right].mirrored)
     return rounded(float(np.clip(distance, 0.0, 1.0)))
 
 
@@ -188,7 +191,7 @@ def analyze_session(
     ranked = {angle: sorted(idx, key=lambda i: -qualities[i].image_quality_score) for angle, idx in by_angle.items()}
     best = {angle: idx[0] for angle, idx in ranked.items()}
     model = embedder.info()
-    outputs = _embed(photos, prepared.normalised, model.version)
+    outputs = _embed(photos, prepared.normalised, best, model.version)
     shots = {angle: [AnglePhoto(prepared.workings[i]) for i in idx] for angle, idx in ranked.items()}
 
     progress(len(photos), len(photos), AnalysisStage.COMPARING)
@@ -223,7 +226,7 @@ def analyze_session(
             by_angle=by_angle,
             distances=distances,
             overall=overall,
-            symmetry=_symmetry(outputs, best),
+            symmetry=_symmetry(outputs),
             regions={angle: angle_found.regions for angle, angle_found in found_regions.items()},
             baseline=baseline,
             history=results.history(session.user_id, session.created_at),

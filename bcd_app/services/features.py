@@ -1,6 +1,6 @@
-"""Each photo's model output, computed once per model version and kept: in the background as the photo
-arrives, or by the analysis for a photo that has none yet. Either way vision/features.py computes it, so the
-analysis gives the same answer."""
+"""Each left or right photo's model output as taken (the symmetry score), computed once per model version and
+kept: in the background as the photo arrives, or by the analysis for a photo that has none yet. Either way
+vision/features.py computes it, so the analysis gives the same answer."""
 
 import uuid
 
@@ -10,16 +10,22 @@ from ..db import db
 from ..store import features as store
 from ..store import images, jobs
 from ..vision.embeddings import embedder
-from ..vision.features import compute
+from ..vision.features import compute, needs_own_output
 
 
 def precompute(image_id: uuid.UUID) -> bool:
-    """Compute and keep a just-uploaded photo's output; False when there was nothing to do: already kept, its
-    session's analysis has begun (it computes what it misses; both at once would do the work twice), or the
-    photo was removed meanwhile (the row's foreign key refuses it, so nothing outlives an erasure)."""
+    """Compute and keep a just-uploaded photo's output as taken; False when there was nothing to do: an angle the
+    symmetry score does not read, already kept, its session's analysis had begun when this began (it computes what
+    it misses; work begun first it waits for: jobs/runner.py), or the photo was removed meanwhile (the row's
+    foreign key refuses it, so nothing outlives an erasure)."""
     image = images.get(image_id)
     version = embedder.info().version
-    if image is None or store.exists(image_id, version) or jobs.analysis_running(image.session_id):
+    if (
+        image is None
+        or not needs_own_output(image.angle)
+        or store.exists(image_id, version)
+        or jobs.analysis_running(image.session_id)
+    ):
         db.session.rollback()
         return False
     angle = image.angle

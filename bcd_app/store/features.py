@@ -22,8 +22,11 @@ def stored(image_ids: list[uuid.UUID], model_version: str) -> dict[uuid.UUID, Fe
 
 
 def _features(row) -> Features:
-    mirrored = None if row.mirrored_embedding is None else np.asarray(row.mirrored_embedding, dtype=np.float32)
-    return Features(np.asarray(row.embedding, dtype=np.float32), mirrored, None)
+    return Features(_array(row.embedding), _array(row.mirrored_embedding), None)
+
+
+def _array(vector) -> np.ndarray | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32)
 
 
 def exists(image_id: uuid.UUID, model_version: str) -> bool:

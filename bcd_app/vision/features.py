@@ -1,5 +1,5 @@
-"""A photo's model output: its unit vector and a right view's mirrored vector (the symmetry score), from one
-forward pass per photo; and the vector and last feature map of a photo as the comparisons see it."""
+"""A photo's model output as taken, where the symmetry score reads it (a left view's vector, a right view's
+mirrored vector: one forward pass each); and the vector and last feature map of a photo as the comparisons see it."""
 
 from dataclasses import dataclass
 
@@ -19,22 +19,31 @@ COMPARED_BLUR = 1.6
 
 @dataclass(frozen=True)
 class Features:
-    """One photo's model output: unit vector, mirrored unit vector (right views only), feature map (None where it
-    is not needed, or for a model that gives vectors only)."""
+    """One photo's model output: unit vector (None where it is not needed), mirrored unit vector (right views only),
+    feature map (None where it is not needed, or for a model that gives vectors only)."""
 
-    vector: np.ndarray
+    vector: np.ndarray | None
     mirrored: np.ndarray | None
     feature_map: np.ndarray | None
 
 
 def compute(normalised: np.ndarray, angle: str) -> Features:
-    """The model's vectors for a brightness-normalised working copy of a photo of `angle` (no feature map: the
-    comparisons pool theirs from the photo brought onto the baseline)."""
+    """The model's output of a brightness-normalised working copy of a photo as taken, for the symmetry score, one
+    forward pass: a left view's vector, a right view's mirrored vector (how it would look as a left view). The
+    comparisons read every angle through the photo brought onto the baseline (`plain`); other angles need nothing
+    here (`needs_own_output`)."""
+    if not needs_own_output(angle):
+        raise ValueError(f"the symmetry score reads no output of a {angle} view")
     model_input = preprocessing.model_input(normalised)[None]
-    own = embedder.embed(model_input)
-    # The right view mirrored (width axis of CHW flipped): how it would look as a left view.
-    mirrored = embedder.embed(model_input[:, :, :, ::-1]).vectors[0] if angle == MIRROR_PAIR[1] else None
-    return Features(own.vectors[0], mirrored, None)
+    if angle == MIRROR_PAIR[1]:
+        # The width axis of CHW flipped.
+        return Features(None, embedder.embed(model_input[:, :, :, ::-1]).vectors[0], None)
+    return Features(embedder.embed(model_input).vectors[0], None, None)
+
+
+def needs_own_output(angle: str) -> bool:
+    """Whether a photo of `angle` needs its output as taken (the symmetry score's left and right views)."""
+    return angle in MIRROR_PAIR
 
 
 def plain(normalised: np.ndarray) -> Features:

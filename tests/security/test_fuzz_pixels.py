@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from sqlalchemy import text
 
+from bcd_app.constants import MIRROR_PAIR
 from bcd_app.db import db
 from bcd_app.errors import ImageRejected
 from bcd_app.store.files import TEMPORARY_PREFIX
@@ -108,7 +109,8 @@ def every_baseline_path(data: bytes, baseline: np.ndarray) -> None:
             own = compare.own_cells(features.feature_map, reference.shape[:2])
             compare.with_semantic(comparison.cells, features.feature_map, own, reference.shape[:2])
         assert drawing.region_map(moving, reference, []).shape[0] == drawing.PANEL_HEIGHT + drawing.LEGEND_HEIGHT
-    compute(preprocessing.normalise_brightness(today).pixels, "right")
+    for angle in MIRROR_PAIR:
+        compute(preprocessing.normalise_brightness(today).pixels, angle)
     assert drawing.capture_guide_png(today)[:4] == b"\x89PNG"
     assert uploads.display_copy(decoded.kept)[:2] == b"\xff\xd8"
     compare.AnglePhoto(today).small_copy()
