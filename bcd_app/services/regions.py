@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError
 
 from ..db import db
-from ..models import Photo, RegionChange
+from ..models import Photo
 from ..schemas.analysis import AlignmentReport, RegionReport
 from ..scoring.noise_floor import cell_floor
 from ..scoring.result import AngleRegions
@@ -214,14 +214,14 @@ def analyse_regions(
     in the same frame) differs since the last session; one that was, since the baseline."""
     angles = sorted(photos)
     samples = store.samples(user_id, session_id, angles, FLOOR_SAMPLES)
-    rows: list[RegionChange] = []
+    rows: list[dict] = []
 
     def record(angle: str, reference: str, cell: compare.Cell, exceeds: bool) -> None:
         rows.append(
-            RegionChange(
-                session_id=session_id, user_id=user_id, angle=angle, reference=reference,
-                row=cell.row, col=cell.col, change=round(cell.change, 4), exceeds=exceeds,
-            )
+            {
+                "session_id": session_id, "user_id": user_id, "angle": angle, "reference": reference,
+                "row": cell.row, "col": cell.col, "change": round(cell.change, 4), "exceeds": exceeds,
+            }
         )  # fmt: skip
 
     # Two photos of an angle: the change between them is this session's own capture noise, cell by cell.

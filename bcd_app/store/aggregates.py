@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from ..db import db
 from ..models import AngleAggregate, AngleEmbedding
@@ -23,17 +23,6 @@ def _rows(user_id: uuid.UUID, model_version: str, angles: set[str]) -> dict[str,
         .with_for_update()
     )
     return {row.angle: row for row in found}
-
-
-def _latest(user_id: uuid.UUID, model_version: str, angle: str) -> datetime | None:
-    """The newest session still counted (an index lookup), after a removal."""
-    return db.session.scalar(
-        select(func.max(AngleEmbedding.session_created_at)).where(
-            AngleEmbedding.user_id == user_id,
-            AngleEmbedding.model_version == model_version,
-            AngleEmbedding.angle == angle,
-        )
-    )
 
 
 def remove_session(user_id: uuid.UUID, session_id: uuid.UUID, model_version: str | None = None) -> list[AngleAggregate]:
@@ -67,9 +56,25 @@ def _remove(user_id: uuid.UUID, model_version: str, vectors: dict[str, np.ndarra
 
 
 def refresh_latest(rows: list[AngleAggregate]) -> None:
-    """After the removed vectors are deleted: each sum's newest counted session, read through the index."""
+    """After the removed vectors are deleted: each sum's newest counted session (one user's rows), in one query
+    through the index."""
+    if not rows:
+        return
+    newest = {
+        (angle, version): latest
+        for angle, version, latest in db.session.execute(
+            select(AngleEmbedding.angle, AngleEmbedding.model_version, func.max(AngleEmbedding.session_created_at))
+            .where(
+                AngleEmbedding.user_id == rows[0].user_id,
+                tuple_(AngleEmbedding.angle, AngleEmbedding.model_version).in_(
+                    [(row.angle, row.model_version) for row in rows]
+                ),
+            )
+            .group_by(AngleEmbedding.angle, AngleEmbedding.model_version)
+        )
+    }
     for row in rows:
-        row.latest_session_at = _latest(row.user_id, row.model_version, row.angle) or row.latest_session_at
+        row.latest_session_at = newest.get((row.angle, row.model_version)) or row.latest_session_at
 
 
 def add(user_id: uuid.UUID, model_version: str, vectors: dict[str, np.ndarray], session_at: datetime) -> None:

@@ -3,7 +3,7 @@ learns from)."""
 
 import uuid
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, insert, select, text
 
 from ..db import db
 from ..models import RegionChange
@@ -71,7 +71,9 @@ def exceeded(session_id: uuid.UUID) -> set[tuple[str, int, int]]:
     return {tuple(row) for row in rows}
 
 
-def replace(session_id: uuid.UUID, rows: list[RegionChange]) -> None:
-    """Replace a session's recorded cell changes."""
+def replace(session_id: uuid.UUID, rows: list[dict]) -> None:
+    """Replace a session's recorded cell changes (each a dict of RegionChange's columns): one statement without
+    RETURNING, its rows sent in one pipeline, where the ORM asked for every new id back."""
     db.session.execute(delete(RegionChange).where(RegionChange.session_id == session_id))
-    db.session.add_all(rows)
+    if rows:
+        db.session.execute(insert(RegionChange), rows)
