@@ -8,6 +8,7 @@ The constants are chosen on the calibration half of the photos (--calibrate prin
 reported on the held-out half (the table).
 
 Run: .venv/bin/python bench/trust_eval.py [seeds] [--calibrate] [--profile] [--phantom-page docs/phantom.png]
+     [--lamp-page docs/phantom-lamp-and-dent.png]
 """
 
 import functools
@@ -15,7 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -567,9 +568,48 @@ def phantom_page(path: str) -> None:
     print(f"wrote {path}")
 
 
+def lamp_page(path: str, seeds: int) -> None:
+    """Why the scan does not see a dent: for three calibration people, the baseline, what moving the lamp alone does
+    to its lightness, and what a dent alone does (CIELAB L differences x8, mid-grey = none); and the dent's
+    right-cell rate on the calibration people with every home factor, without the lamp, and without the lamp and
+    the body's motion."""
+    rows = []
+    for seed, person in enumerate(PHANTOM_CALIBRATION):
+        body, dented, base_shot, today_shot = phantom_case(seed, person, "dent", 0.10, ("lamp", "exposure"), 1.0)
+        lit = replace(base_shot, lamp=today_shot.lamp, lamp_colour=today_shot.lamp_colour, exposure=today_shot.exposure)
+        base = phantom.render(body, base_shot)
+
+        def lightness(pixels: np.ndarray) -> np.ndarray:
+            return cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)[:, :, 0].astype(np.float32)
+
+        lamp = lightness(phantom.render(body, lit)) - lightness(base)
+        dent = lightness(phantom.render(dented, base_shot)) - lightness(base)
+        tiles = [base] + [
+            np.dstack([np.clip(128 + 8 * (d - np.median(d)), 0, 255).astype(np.uint8)] * 3) for d in (lamp, dent)
+        ]
+        rows.append(np.hstack([cv2.resize(t, (240, 320), interpolation=cv2.INTER_AREA) for t in tiles]))
+    page = np.vstack(rows)
+    strip = np.full((28, page.shape[1], 3), 255, np.uint8)
+    for i, label in enumerate(("baseline", "the lamp moved (L x8)", "a dent 10% (L x8)")):
+        cv2.putText(strip, label, (i * 240 + 6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (30, 30, 30), 1)
+    cv2.imwrite(path, cv2.cvtColor(np.vstack([strip, page]), cv2.COLOR_RGB2BGR))
+    print(f"wrote {path}")
+    still = ("breath", "posture", "lamp")
+    for label, factors in (
+        ("every home factor", phantom.FACTORS),
+        ("the lamp held", tuple(f for f in phantom.FACTORS if f != "lamp")),
+        ("the lamp and the body held", tuple(f for f in phantom.FACTORS if f not in still)),
+    ):
+        found = phantom_views(PHANTOM_CALIBRATION, "dent", 0.10, factors, seeds)
+        print(f"dent 10%, calibration people, {label}: right cell {rates(found, PRIOR_FLOOR, 3)['right']:.0%}")
+
+
 def main() -> None:
     """Print the table (or the calibration) and the costs."""
     seeds = int(next((a for a in sys.argv[1:] if a.isdigit()), "3"))
+    if "--lamp-page" in sys.argv:
+        lamp_page(sys.argv[sys.argv.index("--lamp-page") + 1], seeds)
+        return
     if "--phantom-page" in sys.argv:
         phantom_page(sys.argv[sys.argv.index("--phantom-page") + 1])
         return
