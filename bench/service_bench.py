@@ -103,7 +103,8 @@ def start_service(name: str, root: Path | None = None, **env: str) -> tuple[Live
     url = database_uri(pg, name)
     app = create_app(make_config(url, upload_dir))
     with app.app_context():
-        upgrade()
+        # The served tree's own migrations: its schema, not this tree's.
+        upgrade(directory=str((root or ROOT) / "migrations"))
         db.engine.dispose()
     where = {} if root is None else {"root": root}
     return LiveServer(url, upload_dir, workers=2, **where, **env).start(), pg, url
@@ -118,6 +119,16 @@ def worktree(revision: str):
         yield where
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(where)], cwd=ROOT, check=True)
+
+
+def _stored(url: str, folder: str) -> tuple[int, int]:
+    """Bytes the service keeps: its database (tables, indexes, TOAST; not the WAL) and its upload folder."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        database = connection.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    files = sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file())
+    return int(database), files
 
 
 def decode_floor(jpegs: list[bytes]) -> float:
@@ -136,7 +147,7 @@ def decode_floor(jpegs: list[bytes]) -> float:
 
 def measure(sets: list[dict[str, bytes]], preload: bool, root: Path | None = None) -> dict:
     """Every figure of the table for the code at `root` (None = this tree), on a service of its own."""
-    server, pg, _ = start_service(
+    server, pg, url = start_service(
         "service_bench", root, PRELOAD_MODEL="1" if preload else "0", ANALYSIS_DAILY_QUOTA="1000"
     )
     try:
@@ -196,6 +207,7 @@ def measure(sets: list[dict[str, bytes]], preload: bool, root: Path | None = Non
             assert api.call("POST", f"/api/analyze-session/{session_id}?async_process=true", headers).status_code == 202
             return until_completed(session_id, started)
 
+        stored_before = _stored(url, server.env["UPLOAD_DIR"])
         # Uploaded earlier: the photos' model output and comparison with the baseline are ready.
         caught_up_ms = []
         for i in range(SEQUENTIAL):
@@ -207,6 +219,10 @@ def measure(sets: list[dict[str, bytes]], preload: bool, root: Path | None = Non
             caught_up_ms.append(submit_and_wait(session_id))
         # As a phone submits: straight after its sixth upload, the photos' background work may still be running.
         straight_ms = [submit_and_wait(api.completed_session(headers, sets[i % 3])) for i in range(SEQUENTIAL)]
+        database_bytes, file_bytes = (
+            (after - before) / (2 * SEQUENTIAL)
+            for before, after in zip(stored_before, _stored(url, server.env["UPLOAD_DIR"]), strict=True)
+        )
 
         def synchronous(session_id: str) -> float:
             started = time.perf_counter()
@@ -251,6 +267,8 @@ def measure(sets: list[dict[str, bytes]], preload: bool, root: Path | None = Non
         "pss": sum(pss for pss, _, _ in after.values()),
         "peak": max(peak for _, _, peak in workers),
         "stages": stages,
+        "database_kb": database_bytes / 1024,
+        "files_mb": file_bytes / 2**20,
     }
 
 
@@ -265,6 +283,8 @@ ROWS = (
     (f"burst: {BURST} sessions of {BURST_USERS} people, sessions/min", "burst", "{:.0f}", ">= 600"),
     ("service PSS after the burst, MB", "pss", "{:.0f}", "<= 600"),
     ("a worker's peak RSS, MB", "peak", "{:.0f}", "<= 450"),
+    ("stored per analysed 6-photo session: database, KB", "database_kb", "{:.0f}", ""),
+    ("  and files (photos, working and display copies), MB", "files_mb", "{:.2f}", ""),
 )
 
 

@@ -34,8 +34,13 @@ def photo_work(image_id: uuid.UUID) -> Iterator[bool]:
             yield held
         finally:
             if held:
-                connection.execute(text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))"), key)
-                connection.commit()
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))"), key)
+                    connection.commit()
+                except Exception:
+                    # A connection that may still hold the lock is closed, not pooled: closing it ends the lock.
+                    connection.invalidate()
+                    raise
 
 
 def await_photo_work(image_ids: list[uuid.UUID], timeout: float, interval: float = 0.01) -> list[uuid.UUID]:
