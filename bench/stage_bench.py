@@ -61,10 +61,6 @@ for round_ in range(2):
         if not alignment.ok:
             continue
         comparison = timed("comparison (map, scan, canonical copy)", regions.compare, today, base, alignment)
-        timed(
-            "model, the photo brought onto the baseline",
-            lambda: features.plain(preprocessing.normalise_brightness(comparison.canonical).pixels),
-        )
         # The two dense flows inside the comparison (256 px, halved), and what DIS would take for them instead.
         size = regions.REGION_SIZE
         small_r, small_m = registration.shrink(base, size)[0], registration.shrink(comparison.canonical, size)[0]
@@ -76,6 +72,10 @@ for round_ in range(2):
         timed("  inside it: the two Farneback flows", lambda: [regions._farneback(a, b) for a, b in pairs])
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         timed("  (DIS 'fast' for the same two flows: not used)", lambda: [dis.calc(a, b, None) for a, b in pairs])
+        timed(
+            "model, the photo brought onto the baseline",
+            lambda: features.plain(preprocessing.normalise_brightness(comparison.canonical).pixels),
+        )
 print(json.dumps({stage: statistics.median(values) for stage, values in stages.items()}))
 """
 
