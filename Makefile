@@ -50,6 +50,8 @@ bench: install
 	$(PY) bench/enqueue_bench.py
 	$(PY) bench/trust_eval.py
 	$(PY) bench/upload_memory.py
+	$(PY) bench/runtime_bench.py
+	$(PY) bench/stage_bench.py
 	$(PY) bench/service_bench.py
 	$(PY) bench/probe_bench.py
 	$(PY) bench/privacy_bench.py

@@ -92,3 +92,12 @@ def test_a_model_that_cannot_be_exported_is_a_clear_error(tmp_path):
     with pytest.raises(RuntimeError, match="exporting the embedder to ONNX failed"):
         served.info()
     assert list((tmp_path / "cache").glob("*.onnx")) == []
+
+
+def test_a_cache_folder_that_cannot_be_made_is_a_clear_error(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_bytes(b"")
+    served = Embedder()
+    served.configure(None, 1, str(blocked / "models"))
+    with pytest.raises(RuntimeError, match="set MODEL_CACHE_DIR"):
+        served.info()

@@ -130,7 +130,10 @@ def _graph(model_path: str | None, digest: str, cache_dir: str | None) -> Path:
     path = folder / f"{digest[:24]}-opset{model_export.OPSET}.onnx"
     if path.exists():
         return path
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RuntimeError(f"the model's cache folder cannot be made ({exc.strerror}): set MODEL_CACHE_DIR") from exc
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         written = Path(scratch) / "model.onnx"
         command = [sys.executable, "-m", "bcd_app.vision.model_export", str(written)]
