@@ -82,7 +82,9 @@ def _measured(image: Photo, settings: AnalysisSettings) -> tuple[ImageQuality, n
     return measured, working, normalised.pixels
 
 
-def _embed(photos: list[Photo], normalised: list[np.ndarray], best: dict[str, int], version: str) -> dict:
+def _embed(
+    photos: list[Photo], normalised: list[np.ndarray], best: dict[str, int], version: str
+) -> dict[str, Features]:
     """angle -> the model's output as taken of the best left and right photos (the symmetry score): kept since
     the upload, or computed now and kept."""
     wanted = {angle: best[angle] for angle in MIRROR_PAIR if angle in best}
