@@ -80,30 +80,15 @@ RUNTIMES = (
 )
 
 
-def _inputs() -> np.ndarray:
-    """Model inputs of real photos, as the service makes them."""
-    from bcd_app.vision import preprocessing
-    from tests import photo_data
-
-    photos = photo_data.real_photos()
-    return np.stack(
-        [
-            preprocessing.model_input(
-                preprocessing.normalise_brightness(preprocessing.fit_long_side(photos[name])).pixels
-            )
-            for name in sorted(photos)
-        ]
-    ).astype(np.float32)
-
-
 def main() -> None:
     """Export the graph, run each runtime in its own process, print one table."""
     from bcd_app.vision import model_export
+    from tests import photo_data
 
     folder = Path(tempfile.mkdtemp(prefix="bcd-runtime-"))
     graph, inputs = folder / "model.onnx", folder / "inputs.npy"
     model_export.export(None, graph)
-    np.save(inputs, _inputs())
+    np.save(inputs, photo_data.model_inputs(sorted(photo_data.real_photos())))
     rows = []
     for label, setup in RUNTIMES:
         out = folder / f"{len(rows)}.npy"

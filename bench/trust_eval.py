@@ -568,6 +568,10 @@ def phantom_page(path: str) -> None:
     print(f"wrote {path}")
 
 
+def _lightness(pixels: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)[:, :, 0].astype(np.float32)
+
+
 def lamp_page(path: str, seeds: int) -> None:
     """Why the scan does not see a dent: for three calibration people, the baseline, what moving the lamp alone does
     to its lightness, and what a dent alone does (CIELAB L differences x8, mid-grey = none); and the dent's
@@ -578,12 +582,8 @@ def lamp_page(path: str, seeds: int) -> None:
         body, dented, base_shot, today_shot = phantom_case(seed, person, "dent", 0.10, ("lamp", "exposure"), 1.0)
         lit = replace(base_shot, lamp=today_shot.lamp, lamp_colour=today_shot.lamp_colour, exposure=today_shot.exposure)
         base = phantom.render(body, base_shot)
-
-        def lightness(pixels: np.ndarray) -> np.ndarray:
-            return cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)[:, :, 0].astype(np.float32)
-
-        lamp = lightness(phantom.render(body, lit)) - lightness(base)
-        dent = lightness(phantom.render(dented, base_shot)) - lightness(base)
+        lamp = _lightness(phantom.render(body, lit)) - _lightness(base)
+        dent = _lightness(phantom.render(dented, base_shot)) - _lightness(base)
         tiles = [base] + [
             np.dstack([np.clip(128 + 8 * (d - np.median(d)), 0, 255).astype(np.uint8)] * 3) for d in (lamp, dent)
         ]

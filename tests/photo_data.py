@@ -46,6 +46,19 @@ def real_photos() -> dict[str, np.ndarray]:
     return photos
 
 
+def model_inputs(names: list[str]) -> np.ndarray:
+    """The model inputs of these real photos, as the service makes them (working copy, brightness normalised)."""
+    photos = real_photos()
+    return np.stack(
+        [
+            preprocessing.model_input(
+                preprocessing.normalise_brightness(preprocessing.fit_long_side(photos[name])).pixels
+            )
+            for name in names
+        ]
+    ).astype(np.float32)
+
+
 def encode(pixels: np.ndarray, fmt: str = "JPEG", quality: int = 95, **params) -> bytes:
     """Encode RGB pixels with Pillow."""
     buffer = io.BytesIO()

@@ -9,24 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bcd_app.vision import model_export, preprocessing
+from bcd_app.vision import model_export
 from bcd_app.vision.embeddings import DEFAULT_MODEL_VERSION, Embedder, embedder, normalise
 from tests import photo_data
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _inputs() -> np.ndarray:
-    """Model inputs of real photos, as the service makes them (working copy, brightness normalised)."""
-    photos = photo_data.real_photos()
-    return np.stack(
-        [
-            preprocessing.model_input(
-                preprocessing.normalise_brightness(preprocessing.fit_long_side(photos[name])).pixels
-            )
-            for name in sorted(photos)[:6]
-        ]
-    )
 
 
 def _torch_features(network, batch: np.ndarray) -> np.ndarray:
@@ -40,7 +27,7 @@ def _torch_features(network, batch: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def batch() -> np.ndarray:
-    return _inputs()
+    return photo_data.model_inputs(sorted(photo_data.real_photos())[:6])
 
 
 def test_served_vectors_match_torch_within_1e_4_cosine(batch):
