@@ -104,3 +104,11 @@ def test_small_upload_is_measured_at_its_own_size(photos):
     small = photos["chelsea"]
     assert max(small.shape[:2]) < preprocessing.WORKING_SIZE
     assert not measured(small).is_blurry
+
+
+def test_the_flattest_share_is_the_one_a_sort_gives():
+    rng = np.random.default_rng(7)
+    for shape, top in (((382, 510), 2040), ((3, 5), 4), ((100, 7), 1), ((64, 64), 0)):
+        levels = rng.integers(0, top + 1, size=shape).astype(np.float32)
+        expected = levels <= np.percentile(levels, quality.FLAT_SHARE_PERCENTILE)
+        assert np.array_equal(quality._at_or_below_percentile(levels, quality.FLAT_SHARE_PERCENTILE), expected)

@@ -92,14 +92,26 @@ BLOCKINESS_CROP = 512
 BLOCKINESS_EPS = 0.5
 
 
+def _at_or_below_percentile(levels: np.ndarray, percentile: float) -> np.ndarray:
+    """Where whole-number `levels` (non-negative) are at or below their percentile (NumPy's linear method): the
+    order statistic below it, read off a count of each level, as a sort would give it in a fraction of the time."""
+    counts = np.cumsum(np.bincount(levels.astype(np.int32).ravel()))
+    below = int(percentile / 100 * (levels.size - 1))
+    # Between two neighbouring order statistics there is no level: at or below the interpolated percentile is at or
+    # below the lower one.
+    return levels <= int(np.searchsorted(counts, below, side="right"))
+
+
 def noise_sigma(channel: np.ndarray) -> float:
-    """Immerkaer's noise estimate taken in the flattest part of one channel, so texture is not read as grain."""
+    """Immerkaer's noise estimate taken in the flattest part of one uint8 channel, so texture is not read as
+    grain."""
     if min(channel.shape) < 3:
         return 0.0
     values = channel.astype(np.float32)
     residue = np.abs(cv2.filter2D(values, -1, _NOISE_MASK))[1:-1, 1:-1]
+    # Whole numbers: Sobel of whole numbers.
     gradient = (np.abs(cv2.Sobel(values, cv2.CV_32F, 1, 0)) + np.abs(cv2.Sobel(values, cv2.CV_32F, 0, 1)))[1:-1, 1:-1]
-    flat = gradient <= np.percentile(gradient, FLAT_SHARE_PERCENTILE)
+    flat = _at_or_below_percentile(gradient, FLAT_SHARE_PERCENTILE)
     return float(np.sqrt(np.pi / 2) / 6.0 * residue[flat].mean())
 
 
