@@ -39,6 +39,11 @@ _.forward
 _.MAX_IMAGE_PIXELS
 _.LOAD_TRUNCATED_IMAGES
 
+# SQLAlchemy reads a column type's cache_ok and calls its bind_processor; NumPy reads an array's flags.
+_.cache_ok
+_.bind_processor
+_.writeable
+
 # ONNX Runtime reads its session options' attributes.
 _.intra_op_num_threads
 _.inter_op_num_threads

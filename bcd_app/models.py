@@ -1,9 +1,11 @@
 """Database tables: accounts, capture sessions, images, analyses, vectors, jobs and logs."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 
-from pgvector.sqlalchemy import Vector
+from pgvector import Vector
+from pgvector.sqlalchemy import VECTOR
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .constants import EMBEDDING_DIM, JobKind
@@ -52,8 +55,19 @@ def _session_fk() -> Mapped[uuid.UUID]:
     return mapped_column(db.Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
 
 
+class VectorColumn(VECTOR):
+    """pgvector's column type, bound as pgvector's Vector rather than its text: the connection sends it in binary
+    (db.py)."""
+
+    cache_ok = True
+
+    def bind_processor(self, _dialect: Dialect) -> Callable[[object], Vector | None]:
+        """Each value as a Vector (a list or an array of floats; None stays NULL)."""
+        return lambda value: None if value is None or isinstance(value, Vector) else Vector(value)
+
+
 def _vector() -> Mapped[list[float]]:
-    return mapped_column(Vector(EMBEDDING_DIM), nullable=False)
+    return mapped_column(VectorColumn(EMBEDDING_DIM), nullable=False)
 
 
 class User(db.Model):
@@ -274,9 +288,9 @@ class ImageEmbedding(db.Model):
     )
     model_version: Mapped[str] = mapped_column(String(64), nullable=False)
     # A left view's vector; null for a right view (the symmetry score reads only its mirrored vector).
-    embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    embedding: Mapped[list[float] | None] = mapped_column(VectorColumn(EMBEDDING_DIM))
     # A right view's vector mirrored (the symmetry score compares it with the left view's); null for a left view.
-    mirrored_embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    mirrored_embedding: Mapped[list[float] | None] = mapped_column(VectorColumn(EMBEDDING_DIM))
     created_at: Mapped[datetime] = _created()
 
     __table_args__ = (UniqueConstraint("image_id", "model_version", name="uq_image_embeddings_image_model"),)
@@ -300,7 +314,7 @@ class PhotoComparison(db.Model):
     alignment: Mapped[dict] = mapped_column(JSON, nullable=False)
     cells: Mapped[list] = mapped_column(JSON, nullable=False)
     # The photo brought onto the baseline: its vector and (sealed) cell vectors; null when it could not be registered.
-    embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    embedding: Mapped[list[float] | None] = mapped_column(VectorColumn(EMBEDDING_DIM))
     cell_vectors: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()
 

@@ -5,8 +5,11 @@ import uuid
 
 import numpy as np
 import pytest
+from pgvector import Vector
+from psycopg.adapt import PyFormat
 from sqlalchemy import select, text
 
+from bcd_app.constants import EMBEDDING_DIM
 from bcd_app.db import db
 from bcd_app.models import AngleAggregate, AngleEmbedding, CaptureSession
 from bcd_app.store import aggregates, vectors
@@ -97,3 +100,27 @@ def test_running_sums_equal_a_full_recomputation(app, client, auth, photos):
         assert (
             db.session.scalar(text("SELECT count(*) FROM angle_aggregates WHERE model_version = 'other-model-v2'")) == 0
         )
+
+
+def test_vectors_travel_in_pgvectors_binary_form_and_come_back_exactly(app, client, auth, photos):
+    headers = auth.register()
+    session_id = completed_session(
+        client, headers, {angle: photo_data.encode(photos[name]) for angle, name in SCENES.items()}
+    )
+    assert client.post(f"/api/analyze-session/{session_id}", headers=headers).status_code == 200
+    written = np.random.default_rng(3).standard_normal(EMBEDDING_DIM).astype(np.float32)
+    with app.app_context():
+        connection = db.session.connection().connection.driver_connection
+        oid = db.session.scalar(text("SELECT 'vector'::regtype::oid"))
+        assert connection.adapters.get_dumper(Vector, PyFormat.AUTO).oid == oid
+        row = db.session.scalar(select(AngleEmbedding).where(AngleEmbedding.session_id == uuid.UUID(session_id)))
+        row.embedding = written
+        db.session.commit()
+        read = db.session.scalar(select(AngleEmbedding.embedding).where(AngleEmbedding.id == row.id))
+        assert np.array_equal(np.asarray(read, np.float32), written)
+        # The same value as the server reads it from text.
+        assert db.session.scalar(
+            text("SELECT embedding = CAST(:v AS vector) FROM angle_embeddings WHERE id = :i"),
+            {"v": "[" + ",".join(map(repr, written.tolist())) + "]", "i": row.id},
+        )
+        db.session.rollback()
