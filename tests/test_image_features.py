@@ -6,6 +6,7 @@ import threading
 import uuid
 from collections import Counter
 
+import numpy as np
 import pytest
 from sqlalchemy import text
 
@@ -16,6 +17,7 @@ from bcd_app.services import analysis, features, regions
 from bcd_app.services.analysis import AnalysisSettings, analyze_session
 from bcd_app.store import locks
 from bcd_app.store.keys import SEALING_BYTES
+from bcd_app.vision import registration
 from bcd_app.vision.embeddings import DEFAULT_MODEL_VERSION
 from tests import photo_data
 from tests.helpers import completed_session, create_session, data_of, upload, uploads_settled, wait_until
@@ -153,6 +155,46 @@ def test_a_photo_is_compared_with_the_baseline_only_before_its_analysis_begins(a
         db.session.commit()
         assert regions.precompare(image_id) is True
     assert _compared(app, session_id) == 1
+
+
+def test_a_photos_comparison_takes_up_the_registration_of_its_upload_onto_the_same_baseline_photo(
+    app, client, auth, photos, jpeg, monkeypatch
+):
+    headers = auth.register()
+    analyse(client, headers, completed_session(client, headers, _session_photos(photos)))
+    handed: list = []
+    precompare = regions.precompare
+    monkeypatch.setattr(
+        regions, "precompare", lambda image, registered: handed.append(registered) or precompare(image, registered)
+    )
+    session_id = create_session(client, headers)
+    image_id = uuid.UUID(data_of(upload(client, headers, session_id, jpeg("astronaut")))["id"])
+    wait_until(lambda: _compared(app, session_id) == 1, what="the background comparison")
+    # The upload's registration reached the background comparison.
+    assert len(handed) == 1 and handed[0].alignment.ok
+    uploads_settled(app)
+    app.extensions["job_runner"].shutdown()
+    marked = registration.Alignment(True, "as-posed", 0, None, np.eye(3))
+
+    def compared_as(reference_id: uuid.UUID) -> str:
+        _forget(app, session_id)
+        with app.app_context():
+            assert regions.precompare(image_id, regions.Registered(marked, reference_id)) is True
+            method = db.session.scalar(
+                text("SELECT alignment->>'method' FROM photo_comparisons WHERE image_id = :i"), {"i": image_id}
+            )
+            db.session.remove()
+        return method
+
+    with app.app_context():
+        user_id = db.session.scalar(text("SELECT user_id FROM sessions WHERE id = :s"), {"s": session_id})
+        # What the upload was posed against: the baseline's photo of the angle.
+        reference_id = regions.baseline_reference(user_id, uuid.UUID(session_id), "front").image_id
+        db.session.remove()
+    assert handed[0].reference_id == reference_id
+    assert compared_as(reference_id) == "as-posed"
+    # Registered onto another photo (a baseline since replaced): registered again.
+    assert compared_as(uuid.uuid4()) != "as-posed"
 
 
 def test_a_photos_work_lock_is_held_by_one_process_and_awaited_with_a_timeout(app):

@@ -91,7 +91,8 @@ def upload_image(session_id: str):
         thresholds=quality_thresholds(current_app.config),
     )
     metrics.UPLOAD_BYTES.observe(len(data))
-    current_app.extensions["job_runner"].precompute(stored.image.id)
+    registered = None if stored.pose is None else stored.pose.registered
+    current_app.extensions["job_runner"].precompute(stored.image.id, registered)
     return ok(UploadedImage(**image_fields(stored.image), **pose_fields(stored)), 201)
 
 

@@ -1,5 +1,6 @@
 """The per-process worker pool: claims jobs with SKIP LOCKED, renews leases, recovers stalled jobs."""
 
+import functools
 import logging
 import os
 import socket
@@ -20,6 +21,7 @@ from ..db import contended, db
 from ..errors import ApiError
 from ..services import accounts, features, mail, previews, regions
 from ..services.analysis import analyze_session
+from ..services.regions import Registered
 from ..services.settings import analysis_settings
 from ..store import images, locks
 from ..store import jobs as queue
@@ -160,17 +162,18 @@ class JobRunner:
 
         return pause
 
-    def precompute(self, image_id: uuid.UUID) -> None:
-        """A photo was uploaded: compute its model output, its comparison with the baseline and its display copy in
-        the background now, so the analysis and the previews find them ready. Best effort: skipped when the pool is
-        not running here or too many wait (the analysis, or the first preview, then makes what is missing)."""
+    def precompute(self, image_id: uuid.UUID, registered: Registered | None = None) -> None:
+        """A photo was uploaded: compute its model output, its comparison with the baseline (registered as it was for
+        its pose at upload, `registered`) and its display copy in the background now, so the analysis and the
+        previews find them ready. Best effort: skipped when the pool is not running here or too many wait (the
+        analysis, or the first preview, then makes what is missing)."""
         if not self.alive or self._draining:
             return
         with self._lock:
             if self._features_waiting >= BACKGROUND_TASKS * self.app.config["PRECOMPUTE_QUEUE"]:
                 return
             self._features_waiting += BACKGROUND_TASKS
-        self._features.submit(self._background, self._features_of, image_id)
+        self._features.submit(self._background, functools.partial(self._features_of, registered=registered), image_id)
         self._displays.submit(self._background, self._display_of, image_id)
 
     @property
@@ -191,7 +194,7 @@ class JobRunner:
         if removed:
             log.info("unfinished writes removed", extra={"files": removed})
 
-    def _features_of(self, image_id: uuid.UUID) -> None:
+    def _features_of(self, image_id: uuid.UUID, registered: Registered | None) -> None:
         busy.gate.wait_quiet(self.app.config["BACKGROUND_YIELD_SECONDS"])
         # Under the photo's work lock: an analysis of its session that begins meanwhile waits for this work instead
         # of doing it again (services/analysis.py); a photo another process works on is left to it.
@@ -200,7 +203,8 @@ class JobRunner:
                 return
             self._step("features", features.precompute, metrics.PHOTO_FEATURES, image_id)
             if self.app.config["REGION_ANALYSIS"]:
-                self._step("comparison", regions.precompare, metrics.PHOTO_COMPARISON, image_id)
+                compare = functools.partial(regions.precompare, registered=registered)
+                self._step("comparison", compare, metrics.PHOTO_COMPARISON, image_id)
 
     def _display_of(self, image_id: uuid.UUID) -> None:
         busy.gate.wait_quiet(self.app.config["BACKGROUND_YIELD_SECONDS"])

@@ -107,11 +107,11 @@ def alignment_report(alignment: registration.Alignment, frame: tuple[int, int]) 
     )
 
 
-def _compared(today: AnglePhoto, reference: Reference) -> Compared:
-    """Today's photo registered onto the reference, compared cell by cell, and brought through the model once:
-    the cells with the model's evidence, and the vector and cell vectors the comparison layers and later sessions
-    use. Unregistered, neither: the photo as taken stands."""
-    alignment = registration.align(today.working, reference.pixels)
+def _compared(today: AnglePhoto, reference: Reference, registered: registration.Alignment | None = None) -> Compared:
+    """Today's photo registered onto the reference (or as `registered` already did), compared cell by cell, and
+    brought through the model once: the cells with the model's evidence, and the vector and cell vectors the
+    comparison layers and later sessions use. Unregistered, neither: the photo as taken stands."""
+    alignment = registered if registered is not None else registration.align(today.working, reference.pixels)
     comparison = compare.compare(today.working, reference.pixels, alignment)
     frame = reference.pixels.shape[:2]
     if not alignment.ok:
@@ -160,23 +160,39 @@ def _kept(
     return {angle: found[pair] for angle, pair in pairs.items() if pair in found}
 
 
-def precompare(image_id: uuid.UUID) -> bool:
+@dataclass(frozen=True)
+class Registered:
+    """How an upload was registered onto the baseline's photo of its angle (for its pose, services/capture.py):
+    what that photo's comparison with the baseline takes up instead of registering it again."""
+
+    alignment: registration.Alignment
+    reference_id: uuid.UUID
+
+
+def baseline_reference(owner: uuid.UUID, session_id: uuid.UUID, angle: str) -> Reference | None:
+    """The owner's baseline photo of an angle that a photo of `session_id` is compared with (_reference); None
+    without a baseline, when this session is it, or when neither the photo nor its small copy can be read."""
+    model_version = embedder.info().version
+    baseline_id = session_rows.baseline_id(owner, model_version)
+    if baseline_id is None or baseline_id == session_id:
+        return None
+    kept = _baseline_angles(baseline_id, model_version, [angle], owner).get(angle)
+    return None if kept is None else _reference(angle, kept)
+
+
+def precompare(image_id: uuid.UUID, registered: Registered | None = None) -> bool:
     """Compare a just-uploaded photo with the baseline's photo of its angle and keep the outcome, so the analysis
-    finds it ready; False when there is nothing to do: no baseline (or this session is it), already kept, the
-    session's analysis had begun when this began (it computes what it misses; work begun first it waits for, under
-    the photo's work lock: jobs/runner.py), or the photo was removed meanwhile (the row's foreign key refuses the
-    outcome)."""
+    finds it ready; registered as its upload was for its pose (`registered`) when that was onto this baseline photo.
+    False when there is nothing to do: no baseline (or this session is it), already kept, the session's analysis
+    had begun when this began (it computes what it misses; work begun first it waits for, under the photo's work
+    lock: jobs/runner.py), or the photo was removed meanwhile (the row's foreign key refuses the outcome)."""
     model_version = embedder.info().version
     image = images.get(image_id)
     try:
         if image is None or jobs.analysis_begun(image.session_id):
             return False
         owner = image.session.user_id
-        baseline_id = session_rows.baseline_id(owner, model_version)
-        if baseline_id is None or baseline_id == image.session_id:
-            return False
-        kept = _baseline_angles(baseline_id, model_version, [image.angle], owner).get(image.angle)
-        reference = None if kept is None else _reference(image.angle, kept)
+        reference = baseline_reference(owner, image.session_id, image.angle)
         if reference is None or reference.image_id is None:
             return False
         if comparisons.exists(image_id, reference.image_id, model_version):
@@ -187,7 +203,8 @@ def precompare(image_id: uuid.UUID) -> bool:
     finally:
         # No snapshot held open while the CPU works.
         db.session.rollback()
-    compared = _compared(today, reference)
+    taken_up = registered is not None and registered.reference_id == reference.image_id
+    compared = _compared(today, reference, registered.alignment if taken_up else None)
     try:
         comparisons.keep(image_id, reference.image_id, model_version, compared, owner)
         db.session.commit()

@@ -17,7 +17,8 @@ from ..store.files import image_key
 from ..vision import quality
 from ..vision.upload import DecodedUpload
 from ..vision.upload import decode_upload as decode
-from .capture import FoundPose, pose_reference, upload_pose
+from .capture import FoundPose, upload_pose
+from .regions import baseline_reference
 from .sessions import get_owned_session, parse_id
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def add_image(
         format=loaded.format,
     )
     store.save_quality(image, measured)
-    reference = pose_reference(user_id, session.id, angle)
+    reference = baseline_reference(user_id, session.id, angle)
     # The pose is registered (OpenCV, outside the GIL) while the files are sealed and written and the row committed.
     posing = None if reference is None else _POSE_POOL.submit(upload_pose, decoded.working_pixels, reference)
     try:

@@ -250,17 +250,20 @@ def align(moving: np.ndarray, reference: np.ndarray) -> Alignment:
     small_r, factor_r = _grey_small(reference)
     found, inliers, residual = _feature_match(small_m, small_r)
     method = "orb+ransac"
+    # Without features to go by, a re-take frames what the earlier photo framed, whatever either frame's size (a
+    # baseline's kept small copy, another phone's resolution): ECC starts from the frames laid onto each other.
+    framing = max(small_r.shape) / max(small_m.shape)
     if found is None:
         method = "ecc"
-        # Same-size copies: ECC compares pixel grids; a featureless pair stays unaligned.
-        start = np.diag([factor_r / factor_m, factor_r / factor_m, 1.0])
+        # A featureless pair stays unaligned.
+        start = np.diag([framing, framing, 1.0])
         found = None if small_m.std() < 1.0 or small_r.std() < 1.0 else _ecc_coarse_to_fine(small_m, small_r, start)
     else:
         refined = _ecc(small_m, small_r, found)
         if refined is not None and _plausible(refined, small_r.shape):
             found, method = refined, "orb+ransac+ecc"
     if (found is None or not _plausible(found, small_r.shape)) and min(small_m.std(), small_r.std()) >= 1.0:
-        restarted = _ecc_restarts(small_m, small_r, factor_r / factor_m)
+        restarted = _ecc_restarts(small_m, small_r, framing)
         if restarted is not None:
             found, method, residual = restarted, "ecc-restarts", None
     if found is None or not _plausible(found, small_r.shape):
