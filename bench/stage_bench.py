@@ -70,8 +70,12 @@ for round_ in range(2):
         )
         pairs = ((grey_r, grey_m), (grey_m, grey_r))
         timed("  inside it: the two Farneback flows", lambda: [regions._farneback(a, b) for a, b in pairs])
+        # DIS "fast" as preset (its finest scale a quarter of the pair's size), and at half the size (finest scale 1:
+        # the variant the trust bench calibrated against Farneback, docs/PERFORMANCE.md).
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         timed("  (DIS 'fast' for the same two flows: not used)", lambda: [dis.calc(a, b, None) for a, b in pairs])
+        dis.setFinestScale(1)
+        timed("  (DIS 'fast', finest scale 1: not used)", lambda: [dis.calc(a, b, None) for a, b in pairs])
         timed(
             "model, the photo brought onto the baseline",
             lambda: features.plain(preprocessing.normalise_brightness(comparison.canonical).pixels),

@@ -35,6 +35,9 @@ SKIN_ERODE = 3
 SKIN_SHARE = 0.6
 # Wide windows are averaged on a copy shrunk to this many px per sigma.
 BLUR_PX = 2.0
+# Each scale's statistics are read on a grid of about this many px per sigma (blocks averaged): a finding is wider
+# than a few of them, so nothing is lost, and the large scales cost what the small ones do.
+GRID_PX_PER_SIGMA = 4.0
 # A scale's average is only read where at least half of its window is compared (the overlap's border is noise).
 MIN_SUPPORT = 0.5
 # A finding's core: where its statistic is at least CORE_SHARE of its peak within CORE_REACH scales. Outside the
@@ -45,9 +48,9 @@ CORE_REACH = 3.0
 # the calibration half (photos and phantom people, every factor at once); a statistic at the prior floor
 # (scoring/noise_floor.py) is flagged in about 1 of 60 quiet views (sessions of six views: about 1 in 10).
 NOISE = {
-    "appearance": (5.23, 4.83, 2.03, 1.48),
-    "texture": (0.53, 0.372, 0.214, 0.136),
-    "shape": (1.77, 0.593, 0.245, 0.105),
+    "appearance": (5.28, 4.88, 2.04, 1.38),
+    "texture": (0.536, 0.376, 0.214, 0.135),
+    "shape": (1.79, 0.609, 0.244, 0.106),
 }
 KINDS = tuple(NOISE)
 
@@ -128,55 +131,75 @@ def evidence(
     )
 
 
-def _blur(values: np.ndarray, sigma: float) -> np.ndarray:
+def blur(values: np.ndarray, sigma: float) -> np.ndarray:
     """A Gaussian blur of `sigma` px, taken on a copy shrunk to about BLUR_PX px per sigma (area average) and brought
     back: a wide window costs what a narrow one does."""
     factor = max(1, int(sigma / BLUR_PX))
     if factor == 1:
         return cv2.GaussianBlur(values, (0, 0), sigma)
+    blurred = cv2.GaussianBlur(_coarse(values, factor), (0, 0), sigma / factor)
+    return cv2.resize(blurred, values.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+
+
+def _coarse(values: np.ndarray, factor: int) -> np.ndarray:
+    """`values` averaged over factor x factor blocks (itself for a factor of 1)."""
+    if factor == 1:
+        return values
     height, width = values.shape[:2]
-    small = cv2.resize(values, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
-    blurred = cv2.GaussianBlur(small, (0, 0), sigma / factor)
-    return cv2.resize(blurred, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(values, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
 
 
-def _mean(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """A weighted average over a Gaussian window (normalised convolution), channel by channel."""
-    total = np.maximum(_blur(weight, sigma), 1e-4)
-    if values.ndim == 2:
-        return _blur(weight * values, sigma) / total
-    return _blur(weight[:, :, None] * values, sigma) / total[:, :, None]
+def _grid_factor(scale: float) -> int:
+    """How much coarser than the comparison's grid a scale's statistics are read (GRID_PX_PER_SIGMA)."""
+    return max(1, int(scale / GRID_PX_PER_SIGMA))
 
 
 def statistics(found: Evidence) -> dict[tuple[str, float], np.ndarray]:
-    """Each evidence's statistic map at each scale, in its own units (0 where the window is mostly uncompared)."""
+    """Each evidence's statistic map at each scale, in its own units (0 where the window is mostly uncompared), on
+    that scale's own grid (GRID_PX_PER_SIGMA: a scale's map has nothing finer to show)."""
     maps = {}
-    support = found.mask.astype(np.float32)
     for scale, lightness in zip(SCALES, LIGHTNESS_WEIGHT, strict=True):
-        readable = found.mask & (_blur(support, scale) > MIN_SUPPORT)
+        factor = _grid_factor(scale)
+        sigma = scale / factor
+        weight = _coarse(found.weight, factor)
         colour = found.tolerant if scale <= ENVELOPE_UP_TO else found.colour
-        local = _mean(colour, found.weight, scale) - _mean(colour, found.weight, SURROUND * scale)
+        # Weighted before averaging: a block's value is its pixels' weighted mean, as the full grid would give.
+        weighed = {
+            "colour": _coarse(found.weight[:, :, None] * colour, factor),
+            "texture": _coarse(found.weight * found.texture, factor),
+            "spread": _coarse(found.weight * found.spread, factor),
+        }
+        support = _coarse(found.mask.astype(np.float32), factor)
+        readable = (support > 0.5) & (blur(support, sigma) > MIN_SUPPORT)
+        near = np.maximum(blur(weight, sigma), 1e-4)
+        far = np.maximum(blur(weight, SURROUND * sigma), 1e-4)
+        around = blur(weighed["colour"], SURROUND * sigma) / far[:, :, None]
+        local = blur(weighed["colour"], sigma) / near[:, :, None] - around
         local[:, :, 0] *= lightness
         maps["appearance", scale] = np.where(readable, np.linalg.norm(local, axis=2), 0.0)
-        maps["texture", scale] = np.where(readable, np.abs(_mean(found.texture, found.weight, scale)), 0.0)
-        maps["shape", scale] = np.where(readable, np.abs(_mean(found.spread, found.weight, scale)), 0.0)
+        maps["texture", scale] = np.where(readable, np.abs(blur(weighed["texture"], sigma) / near), 0.0)
+        maps["shape", scale] = np.where(readable, np.abs(blur(weighed["spread"], sigma) / near), 0.0)
     return maps
 
 
-def _core(statistic: np.ndarray, scale: float) -> np.ndarray:
-    """The statistic where it is within CORE_SHARE of its local peak, 0 elsewhere."""
-    reach = max(1, round(CORE_REACH * scale))
+def _core(statistic: np.ndarray, reach_px: float) -> np.ndarray:
+    """The statistic where it is within CORE_SHARE of its peak within `reach_px`, 0 elsewhere."""
+    reach = max(1, round(reach_px))
     peak = cv2.dilate(statistic, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
     return np.where(statistic >= CORE_SHARE * peak, statistic, 0.0)
 
 
 def scan(found: Evidence) -> dict[str, np.ndarray]:
-    """Per evidence, the largest statistic over the scales at each pixel, in noise units, finding cores only."""
+    """Per evidence, the largest statistic over the scales at each pixel of the comparison's grid, in noise units,
+    finding cores only."""
     maps = statistics(found)
-    return {
-        kind: np.max(
-            [_core((maps[kind, scale] / NOISE[kind][i]).astype(np.float32), scale) for i, scale in enumerate(SCALES)],
-            axis=0,
-        )
-        for kind in KINDS
-    }
+    height, width = found.mask.shape
+    scanned = {kind: np.zeros((height, width), np.float32) for kind in KINDS}
+    for kind in KINDS:
+        for i, scale in enumerate(SCALES):
+            statistic = (maps[kind, scale] / NOISE[kind][i]).astype(np.float32)
+            core = _core(statistic, CORE_REACH * scale / _grid_factor(scale)).astype(np.float32)
+            if core.shape != (height, width):
+                core = cv2.resize(core, (width, height), interpolation=cv2.INTER_NEAREST)
+            np.maximum(scanned[kind], core, out=scanned[kind])
+    return scanned

@@ -18,7 +18,7 @@ from .registration import Alignment, registrable, rescaled, shrink, warp_to
 GRID = REGION_GRID
 # This comparison's version: an outcome kept by another version (photo_comparisons) is computed again. Change it
 # with any constant or step below.
-COMPARISON_VERSION = "change-scan-2"
+COMPARISON_VERSION = "change-scan-3"
 # Both photos are compared at this longer side (px): fine enough for a spot of 1% of the photo and for skin
 # texture, small enough for a dense flow in a few milliseconds.
 REGION_SIZE = 256
@@ -65,7 +65,7 @@ FINE_BLUR_SIGMA = 0.8
 FLOW_TEXTURE = 20.0
 # The model's evidence (cosine distance of a cell's pooled features) in the change map's noise units, calibrated with
 # the map's statistics as one more of them (change_scan.NOISE).
-SEMANTIC_NOISE = 0.243
+SEMANTIC_NOISE = 0.246
 
 
 @dataclass(frozen=True)
@@ -163,12 +163,20 @@ def _terms(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=1)
 
 
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(shape: tuple[int, int]) -> np.ndarray:
+    """Every pixel's (y, x) in a frame of this size, float32 (kept per frame size, as _grid_terms)."""
+    grid = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    grid.flags.writeable = False
+    return grid
+
+
 @functools.lru_cache(maxsize=16)
 def _grid_terms(shape: tuple[int, int]) -> np.ndarray:
     """The quadratic's terms at every pixel of a frame: (height * width, 6), coordinates in [-1, 1] (kept per
     frame size: every comparison of a deployment uses the same few)."""
     height, width = shape
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    ys, xs = _pixel_grid(shape)
     return _terms((xs.ravel() + 0.5) / width * 2 - 1, (ys.ravel() + 0.5) / height * 2 - 1)
 
 
@@ -260,15 +268,14 @@ def dense_flow(moving: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> t
     rest = ((flow - smooth.reshape(flow.shape)) * mask[:, :, None]).astype(np.float32)
     # The body's smooth bending (breath, posture) is what the rest holds at large scales: a normalised blur of it.
     sigma = FLOW_SMOOTH_SCALE * max(mask.shape)
-    support = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma)[:, :, None]
-    bending = cv2.GaussianBlur(rest, (0, 0), sigma) / np.maximum(support, 1e-3)
+    support = change_scan.blur(mask.astype(np.float32), sigma)[:, :, None]
+    bending = change_scan.blur(rest, sigma) / np.maximum(support, 1e-3)
     return flow, (rest - bending) * (consistent & mask)[:, :, None]
 
 
 def follow_flow(pixels: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """`pixels` resampled along a flow: the value at x is taken from x + flow(x)."""
-    height, width = flow.shape[:2]
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    ys, xs = _pixel_grid(flow.shape[:2])
     return cv2.remap(pixels, xs + flow[:, :, 0], ys + flow[:, :, 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
@@ -279,7 +286,7 @@ def _lab(pixels: np.ndarray) -> np.ndarray:
 def _texture_energy(lightness: np.ndarray) -> np.ndarray:
     gx = cv2.Sobel(lightness, cv2.CV_32F, 1, 0)
     gy = cv2.Sobel(lightness, cv2.CV_32F, 0, 1)
-    return cv2.GaussianBlur(np.hypot(gx, gy), (0, 0), TEXTURE_SIGMA)
+    return cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), TEXTURE_SIGMA)
 
 
 def register(
@@ -400,8 +407,8 @@ def canonical(
     lit = apply_light(warped.astype(np.float32), registered.light)
     factor = width / registered.flow.shape[1]
     flow = cv2.resize(registered.flow, (width, height), interpolation=cv2.INTER_LINEAR) * factor
-    moved = follow_flow(lit, flow)
-    return np.where(covered[:, :, None], np.clip(moved, 0, 255), reference).astype(np.uint8)
+    moved = np.clip(follow_flow(lit, flow), 0, 255).astype(np.uint8)
+    return cv2.copyTo(moved, covered.astype(np.uint8), reference.copy())
 
 
 @dataclass(frozen=True)
