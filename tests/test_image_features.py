@@ -162,6 +162,8 @@ def test_a_photos_comparison_takes_up_the_registration_of_its_upload_onto_the_sa
 ):
     headers = auth.register()
     analyse(client, headers, completed_session(client, headers, _session_photos(photos)))
+    # The baseline's own photos' background work is over before the spy is in place.
+    uploads_settled(app)
     handed: list = []
     precompare = regions.precompare
     monkeypatch.setattr(

@@ -102,16 +102,16 @@ def make_baseline(user_id: uuid.UUID, session: CaptureSession) -> None:
 
 
 def baseline_id(user_id: uuid.UUID, model_version: str) -> uuid.UUID | None:
-    """The user's picked baseline, else their first analysed session."""
-    picked = db.session.scalar(
-        select(CaptureSession.id).where(CaptureSession.user_id == user_id, CaptureSession.is_baseline.is_(True))
+    """The user's picked baseline, else their first analysed session (one query: every upload and comparison
+    asks)."""
+    analysed = (
+        select(SessionEmbedding.id)
+        .where(SessionEmbedding.session_id == CaptureSession.id, SessionEmbedding.model_version == model_version)
+        .exists()
     )
-    if picked is not None:
-        return picked
     return db.session.scalar(
         select(CaptureSession.id)
-        .join(SessionEmbedding, SessionEmbedding.session_id == CaptureSession.id)
-        .where(CaptureSession.user_id == user_id, SessionEmbedding.model_version == model_version)
-        .order_by(CaptureSession.created_at, CaptureSession.id)
+        .where(CaptureSession.user_id == user_id, CaptureSession.is_baseline.is_(True) | analysed)
+        .order_by(CaptureSession.is_baseline.desc(), CaptureSession.created_at, CaptureSession.id)
         .limit(1)
     )
