@@ -338,7 +338,7 @@ class AngleEmbedding(db.Model):
     # The session's time, copied here so the rolling and monthly layers read their window through an index.
     session_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     # What later sessions' region comparison reads of this angle's best photo: its cell vectors (cells x dim,
-    # float16 bytes; null for a model without feature maps) and its small brightness-normalised copy (.npy).
+    # float16 bytes; null for a model without feature maps) and its copy as shot at the comparison's size (.npy).
     cells: Mapped[bytes | None] = mapped_column(LargeBinary)
     region_copy: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _created()

@@ -43,6 +43,15 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Registered:
+    """How an upload was registered onto the baseline's photo of its angle (for its pose, services/capture.py):
+    what that photo's comparison with the baseline takes up instead of registering it again."""
+
+    alignment: registration.Alignment
+    reference_id: uuid.UUID
+
+
+@dataclass(frozen=True)
 class AngleFound:
     """An angle's region comparison, and the model's vector of today's best photo brought onto the baseline with
     the cell vectors pooled from its map (None when it could not be registered)."""
@@ -158,15 +167,6 @@ def _kept(
     }
     found = comparisons.kept(list(pairs.values()), model_version, owner)
     return {angle: found[pair] for angle, pair in pairs.items() if pair in found}
-
-
-@dataclass(frozen=True)
-class Registered:
-    """How an upload was registered onto the baseline's photo of its angle (for its pose, services/capture.py):
-    what that photo's comparison with the baseline takes up instead of registering it again."""
-
-    alignment: registration.Alignment
-    reference_id: uuid.UUID
 
 
 def baseline_reference(owner: uuid.UUID, session_id: uuid.UUID, angle: str) -> Reference | None:
