@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 # Uploads decoded and measured at once in one process. Each holds ~10 MB of buffers for a 12 MP photo; more
 # at once than there are cores finish no sooner and only hold more memory (8 at once: a worker +103 MB).
 _DECODE_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
-# Threads that register uploads for their pose (an executor starts its threads at its first task: in a worker,
-# never in the master before the fork).
-_POSE_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="pose")
+# Threads that decode uploads and register them for their pose, beside the request's database and file work (an
+# executor starts its threads at its first task: in a worker, never in the master before the fork).
+_PIXEL_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="pixels")
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,10 @@ def add_image(
         raise Conflict("The session is completed; start a new session to add photos.", code="session_completed")
     if session_rows.image_count(session.id) >= max_images:
         raise Invalid(f"A session holds at most {max_images} images.", code="too_many_images")
-    decoded = decode_upload(data, thresholds)
+    # Decoded and measured (pixels: mostly outside the GIL) while the baseline's photo of the angle is read.
+    decoding = _PIXEL_POOL.submit(decode_upload, data, thresholds)
+    reference = baseline_reference(user_id, session.id, angle)
+    decoded = decoding.result()
     loaded, measured = decoded.loaded, decoded.quality
     image_id = uuid.uuid4()
     image = Photo(
@@ -86,9 +89,8 @@ def add_image(
         format=loaded.format,
     )
     store.save_quality(image, measured)
-    reference = baseline_reference(user_id, session.id, angle)
     # The pose is registered (OpenCV, outside the GIL) while the files are sealed and written and the row committed.
-    posing = None if reference is None else _POSE_POOL.submit(upload_pose, decoded.working_pixels, reference)
+    posing = None if reference is None else _PIXEL_POOL.submit(upload_pose, decoded.working_pixels, reference)
     try:
         store.add(image, decoded.kept, decoded.working)
     finally:
